@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# One-time, idempotent set-up for repro on Debian 12 (x86_64).
+#
+# Installs the system libraries the build links (HDF5), a CPU libtorch 2.13 taken from
+# the PyTorch wheel on PyPI (no download from pytorch.org is needed), h5py for the
+# interoperability check, and writes .cargo/config.toml so that plain `cargo build`,
+# `cargo test` and `cargo run` find libtorch with no environment variable set by hand.
+# A second run only checks and returns within seconds.
+#
+# Knobs (environment): REPRO_LIBTORCH_HOME  where the libtorch venv lives
+#                      (default ~/.local/share/repro/torch-2.13.0, shared by clones)
+#                      LIBTORCH             use this existing libtorch instead (e.g. a CUDA build)
+set -euo pipefail
+cd "$(dirname "$(readlink -f "$0")")"
+
+TORCH_VERSION=2.13.0
+CUDA_RUNTIME="nvidia-cuda-runtime==13.0.96.*"
+CUDA_CUPTI="nvidia-cuda-cupti==13.0.85.*"
+say() { printf 'setup: %s\n' "$*" >&2; }
+
+# --- system packages -------------------------------------------------------------------
+APT_PACKAGES=(libhdf5-dev pkg-config)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing system packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+else
+  say "system packages present"
+fi
+
+# --- libtorch --------------------------------------------------------------------------
+if [ -n "${LIBTORCH:-}" ]; then
+  say "using LIBTORCH=$LIBTORCH from the environment"
+  libtorch="$LIBTORCH"
+else
+  home="${REPRO_LIBTORCH_HOME:-$HOME/.local/share/repro/torch-$TORCH_VERSION}"
+  py="$home/venv/bin/python"
+  if [ ! -f "$home/.complete" ]; then
+    say "installing libtorch $TORCH_VERSION (CPU) from the PyPI wheel into $home (~540 MB)"
+    rm -rf "$home"
+    mkdir -p "$home"
+    python3 -m venv "$home/venv"
+    # --no-deps: the wheel's own dependency list pulls the 2.7 GB CUDA stack; libtorch_cpu
+    # only needs the two small runtime wheels below, found through its RPATH.
+    "$py" -m pip install -q --no-deps "torch==$TORCH_VERSION" "$CUDA_RUNTIME" "$CUDA_CUPTI"
+    "$py" -m pip install -q h5py numpy
+    touch "$home/.complete"
+  else
+    say "libtorch $TORCH_VERSION present in $home"
+  fi
+  # Never `import torch` here: without the CUDA stack it fails. Ask sysconfig instead.
+  site=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  libtorch="$site/torch"
+fi
+[ -f "$libtorch/lib/libtorch_cpu.so" ] || { say "no libtorch_cpu.so under $libtorch/lib"; exit 1; }
+
+# --- cargo configuration (git-ignored) ---------------------------------------------------
+mkdir -p .cargo
+want=$(cat <<CFG
+# Written by setup.sh; do not edit (re-run ./setup.sh instead).
+[env]
+LIBTORCH = "$libtorch"
+LIBTORCH_BYPASS_VERSION_CHECK = "0"
+REPRO_PYTHON = "${py:-python3}"
+CFG
+)
+if [ ! -f .cargo/config.toml ] || [ "$(cat .cargo/config.toml)" != "$want" ]; then
+  printf '%s\n' "$want" > .cargo/config.toml
+  say "wrote .cargo/config.toml (LIBTORCH=$libtorch)"
+fi
+say "ready"

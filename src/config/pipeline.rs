@@ -1,0 +1,243 @@
+//! `pipeline.toml`: the experiment, with named profiles that override parts of it.
+
+use super::error::{ConfigError, Location};
+use super::locate::TomlSource;
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// Table names with a meaning of their own; every other top-level table must be read by
+/// some stage.
+const RESERVED: [&str; 2] = ["project", "profiles"];
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProjectSection {
+    #[serde(default = "default_cache")]
+    cache: PathBuf,
+    #[serde(default = "default_stages")]
+    stages: PathBuf,
+}
+
+fn default_cache() -> PathBuf {
+    "cache".into()
+}
+fn default_stages() -> PathBuf {
+    "stages".into()
+}
+
+pub struct PipelineConfig {
+    pub file: PathBuf,
+    /// The profile applied, if any.
+    pub profile: Option<String>,
+    /// Every profile the file defines.
+    pub profiles: Vec<String>,
+    /// Cache folder (relative paths are relative to the file's folder).
+    pub cache_dir: PathBuf,
+    pub stages_dir: PathBuf,
+    /// The experiment's tables, profile applied, `project` and `profiles` removed.
+    pub tables: Value,
+    raw: toml::Table,
+    source: TomlSource,
+}
+
+impl PipelineConfig {
+    pub fn load(file: &Path, profile: Option<&str>) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(file).map_err(|e| ConfigError::Read {
+            path: file.to_path_buf(),
+            source: e,
+        })?;
+        let raw: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Syntax {
+            path: file.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let source = TomlSource::new(text);
+        let mut config = PipelineConfig {
+            file: file.to_path_buf(),
+            profile: None,
+            profiles: Vec::new(),
+            cache_dir: PathBuf::new(),
+            stages_dir: PathBuf::new(),
+            tables: Value::Null,
+            raw,
+            source,
+        };
+        let project_value = config
+            .raw
+            .get("project")
+            .cloned()
+            .unwrap_or(toml::Value::Table(Default::default()));
+        let project: ProjectSection = serde_path_to_error::deserialize(project_value)
+            .map_err(|e| config.invalid(&format!("project.{}", e.path()), e.inner().to_string()))?;
+        let dir = file.parent().unwrap_or(Path::new(".")).to_path_buf();
+        config.cache_dir = dir.join(project.cache);
+        config.stages_dir = dir.join(project.stages);
+        config.profiles = match config.raw.get("profiles") {
+            None => Vec::new(),
+            Some(toml::Value::Table(t)) => {
+                for (name, v) in t {
+                    if !v.is_table() {
+                        return Err(config.invalid(
+                            &format!("profiles.{name}"),
+                            "a profile must be a table of overrides, e.g. [profiles.quick.train]".into(),
+                        ));
+                    }
+                }
+                t.keys().cloned().collect()
+            }
+            Some(_) => return Err(config.invalid("profiles", "must be a table of profiles".into())),
+        };
+        config.tables = config.tables_for(profile)?;
+        config.profile = profile.map(str::to_owned);
+        Ok(config)
+    }
+
+    /// The experiment's tables with `profile` (if any) laid over the defaults.
+    pub fn tables_for(&self, profile: Option<&str>) -> Result<Value, ConfigError> {
+        let mut merged = self.raw.clone();
+        merged.remove("project");
+        merged.remove("profiles");
+        if let Some(name) = profile {
+            let overlay = self
+                .raw
+                .get("profiles")
+                .and_then(|p| p.get(name))
+                .and_then(|p| p.as_table())
+                .ok_or_else(|| ConfigError::Invalid {
+                    location: Location {
+                        file: self.file.clone(),
+                        line: None,
+                        key: Some(format!("profiles.{name}")),
+                    },
+                    message: format!(
+                        "no profile `{name}`; profiles defined: {}",
+                        if self.profiles.is_empty() {
+                            "none".to_string()
+                        } else {
+                            self.profiles.join(", ")
+                        }
+                    ),
+                })?;
+            let mut overlay = overlay.clone();
+            // A profile may describe itself; that text is not an override.
+            overlay.remove("description");
+            merge(&mut merged, overlay);
+        }
+        serde_json::to_value(&merged).map_err(|e| ConfigError::Syntax {
+            path: self.file.clone(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Rejects top-level tables that no stage reads (typos such as `[trian]`).
+    pub fn check_known_tables(&self, read_by_stages: &BTreeSet<String>) -> Result<(), ConfigError> {
+        for key in self.raw.keys() {
+            if RESERVED.contains(&key.as_str()) || read_by_stages.contains(key) {
+                continue;
+            }
+            let mut known: Vec<&str> = RESERVED.to_vec();
+            known.extend(read_by_stages.iter().map(String::as_str));
+            return Err(self.invalid(
+                key,
+                format!("unknown table `{key}`: no stage reads it (known: {})", known.join(", ")),
+            ));
+        }
+        for profile in &self.profiles {
+            if let Some(t) = self.raw["profiles"][profile.as_str()].as_table() {
+                for key in t.keys() {
+                    if key != "description" && !read_by_stages.contains(key) {
+                        return Err(self.invalid(
+                            &format!("profiles.{profile}.{key}"),
+                            format!("unknown table `{key}`: no stage reads it"),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// An error at a key path of the merged tables: points at the profile's line when the
+    /// active profile sets that key, else at the base file's.
+    pub fn invalid_at(&self, path: &str, message: String) -> ConfigError {
+        if let Some(p) = &self.profile {
+            let in_profile = format!("profiles.{p}.{path}");
+            if self.source.line_of(&in_profile).is_some() {
+                return self.invalid(&in_profile, message);
+            }
+        }
+        self.invalid(path, message)
+    }
+
+    fn invalid(&self, path: &str, message: String) -> ConfigError {
+        ConfigError::Invalid {
+            location: Location {
+                file: self.file.clone(),
+                line: self.source.line_of(path),
+                key: (!path.is_empty()).then(|| path.to_string()),
+            },
+            message,
+        }
+    }
+}
+
+/// Lays `overlay` over `base`: tables merge key by key, anything else is replaced.
+fn merge(base: &mut toml::Table, overlay: toml::Table) {
+    for (k, v) in overlay {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pipeline.toml");
+        std::fs::write(&file, text).unwrap();
+        (dir, file)
+    }
+
+    #[test]
+    fn profile_overrides_only_what_it_sets() {
+        let (_d, f) = write(
+            "[train]\nepochs = 20\nwidth = 100\n[profiles.quick]\ndescription = \"fast\"\n[profiles.quick.train]\nepochs = 2\n",
+        );
+        let c = PipelineConfig::load(&f, Some("quick")).unwrap();
+        assert_eq!(c.tables["train"]["epochs"], 2);
+        assert_eq!(c.tables["train"]["width"], 100);
+        assert!(c.tables.get("description").is_none());
+        let base = PipelineConfig::load(&f, None).unwrap();
+        assert_eq!(base.tables["train"]["epochs"], 20);
+    }
+
+    #[test]
+    fn unknown_profile_lists_the_defined_ones() {
+        let (_d, f) = write("[profiles.quick.train]\nepochs = 2\n");
+        let e = PipelineConfig::load(&f, Some("fast")).err().unwrap().to_string();
+        assert!(e.contains("no profile `fast`") && e.contains("quick"), "{e}");
+    }
+
+    #[test]
+    fn syntax_error_names_file_and_line() {
+        let (_d, f) = write("[train]\nepochs = = 2\n");
+        let e = PipelineConfig::load(&f, None).err().unwrap().to_string();
+        assert!(e.contains("pipeline.toml") && e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn unknown_table_is_named_with_its_line() {
+        let (_d, f) = write("[data]\nx = 1\n\n[trian]\nepochs = 2\n");
+        let c = PipelineConfig::load(&f, None).unwrap();
+        let known = BTreeSet::from(["data".to_string(), "train".to_string()]);
+        let e = c.check_known_tables(&known).err().unwrap().to_string();
+        assert!(e.contains("pipeline.toml:4") && e.contains("trian"), "{e}");
+    }
+}

@@ -1,0 +1,375 @@
+//! The content-addressed cache: `cache/<stage>/<key>/` holds a unit's outputs and its
+//! `manifest.json`. An entry is built in a private staging folder and becomes visible by a
+//! single atomic rename once every output and the manifest are on disk, so a crash at any
+//! moment leaves either a complete entry or none.
+
+use super::hash::hash_file;
+use super::key::UnitRef;
+use super::manifest::{Manifest, OutputFile};
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+pub const MANIFEST: &str = "manifest.json";
+const STAGING: &str = ".staging";
+const POINTERS: &str = ".units";
+
+#[derive(Debug, Error)]
+pub enum CacheError {
+    #[error("cache I/O on {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("manifest {path} is unreadable: {message}")]
+    BadManifest { path: PathBuf, message: String },
+}
+
+pub(crate) fn io_err(path: &Path) -> impl FnOnce(io::Error) -> CacheError + '_ {
+    move |source| CacheError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// One problem found by [`Cache::verify`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Corruption {
+    pub entry: PathBuf,
+    pub file: String,
+    pub problem: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Cache {
+    root: PathBuf,
+}
+
+/// A unit's private folder for outputs in progress; see [`Cache::begin`].
+#[derive(Debug)]
+pub struct Staging {
+    pub dir: PathBuf,
+    stage: String,
+    key: String,
+}
+
+impl Cache {
+    pub fn open(root: impl Into<PathBuf>) -> Result<Cache, CacheError> {
+        let root = root.into();
+        fs::create_dir_all(&root).map_err(io_err(&root))?;
+        Ok(Cache { root })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn entry_dir(&self, stage: &str, key: &str) -> PathBuf {
+        self.root.join(stage).join(key)
+    }
+
+    /// A committed entry exists: its folder has a manifest (only commits create the folder).
+    pub fn contains(&self, stage: &str, key: &str) -> bool {
+        self.entry_dir(stage, key).join(MANIFEST).is_file()
+    }
+
+    pub fn read_manifest(&self, stage: &str, key: &str) -> Result<Manifest, CacheError> {
+        read_manifest_at(&self.entry_dir(stage, key))
+    }
+
+    /// The key of the last committed run of a unit, whatever its parameters were then.
+    pub fn last_key(&self, unit: &UnitRef) -> Option<String> {
+        let text = fs::read_to_string(self.pointer_path(unit)).ok()?;
+        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+        v.get("key")?.as_str().map(str::to_owned)
+    }
+
+    fn pointer_path(&self, unit: &UnitRef) -> PathBuf {
+        self.root
+            .join(&unit.stage)
+            .join(POINTERS)
+            .join(format!("{}.json", sanitize(&unit.id)))
+    }
+
+    /// Creates an empty staging folder for one unit. The name carries host and pid so that
+    /// leftovers of dead processes can be recognised and removed.
+    pub fn begin(&self, stage: &str, key: &str) -> Result<Staging, CacheError> {
+        let dir = self
+            .root
+            .join(stage)
+            .join(STAGING)
+            .join(format!("{key}.{}.{}", hostname(), std::process::id()));
+        if dir.exists() {
+            fs::remove_dir_all(&dir).map_err(io_err(&dir))?;
+        }
+        fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        Ok(Staging {
+            dir,
+            stage: stage.into(),
+            key: key.into(),
+        })
+    }
+
+    /// Lists the outputs of a finished staging folder with their sizes and digests. This is
+    /// the one time each output is hashed; later runs trust the manifest.
+    pub fn describe_outputs(&self, staging: &Staging) -> Result<Vec<OutputFile>, CacheError> {
+        let mut files = Vec::new();
+        collect_files(&staging.dir, &staging.dir, &mut files)?;
+        files.sort();
+        let mut outputs = Vec::with_capacity(files.len());
+        for rel in files {
+            if rel == MANIFEST {
+                continue;
+            }
+            let path = staging.dir.join(&rel);
+            let (size, sha256) = hash_file(&path).map_err(io_err(&path))?;
+            // Flush the data before the rename makes the entry visible.
+            fs::File::open(&path)
+                .and_then(|f| f.sync_all())
+                .map_err(io_err(&path))?;
+            outputs.push(OutputFile {
+                path: rel,
+                size,
+                sha256,
+            });
+        }
+        Ok(outputs)
+    }
+
+    /// Writes the manifest and publishes the entry with one atomic rename.
+    pub fn commit(&self, staging: Staging, manifest: &Manifest) -> Result<PathBuf, CacheError> {
+        let manifest_path = staging.dir.join(MANIFEST);
+        write_synced(
+            &manifest_path,
+            serde_json::to_string_pretty(manifest)
+                .expect("manifest serialises")
+                .as_bytes(),
+        )?;
+        let target = self.entry_dir(&staging.stage, &staging.key);
+        if target.exists() {
+            // A forced re-run replaces the entry: move the old one aside first so the
+            // rename below cannot fail on a non-empty target.
+            let trash = staging.dir.with_extension("old");
+            fs::rename(&target, &trash).map_err(io_err(&target))?;
+            fs::rename(&staging.dir, &target).map_err(io_err(&target))?;
+            let _ = fs::remove_dir_all(&trash);
+        } else {
+            fs::rename(&staging.dir, &target).map_err(io_err(&target))?;
+        }
+        if let Some(parent) = target.parent() {
+            let _ = fs::File::open(parent).and_then(|d| d.sync_all());
+        }
+        let unit = UnitRef::new(&manifest.ingredients.stage, &manifest.ingredients.unit);
+        let pointer = self.pointer_path(&unit);
+        let body = serde_json::json!({ "key": manifest.key }).to_string();
+        write_atomic(&pointer, body.as_bytes())?;
+        Ok(target)
+    }
+
+    /// Removes a staging folder after a failed unit, so nothing half-written stays behind.
+    pub fn abandon(&self, staging: Staging) {
+        let _ = fs::remove_dir_all(&staging.dir);
+    }
+
+    /// Every committed entry as (stage, key, folder).
+    pub fn entries(&self) -> Result<Vec<(String, String, PathBuf)>, CacheError> {
+        let mut out = Vec::new();
+        for stage_dir in read_dir_sorted(&self.root)? {
+            let Some(stage) = file_name(&stage_dir) else {
+                continue;
+            };
+            if stage.starts_with('.') || !stage_dir.is_dir() {
+                continue;
+            }
+            for entry in read_dir_sorted(&stage_dir)? {
+                let Some(key) = file_name(&entry) else {
+                    continue;
+                };
+                if !key.starts_with('.') && entry.join(MANIFEST).is_file() {
+                    out.push((stage.clone(), key, entry));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Staging folders whose process is gone (this host only): a crash or `kill -9` leaves
+    /// them; they were never visible as entries and are safe to delete.
+    pub fn clean_dead_staging(&self) -> Result<usize, CacheError> {
+        let host = hostname();
+        let mut removed = 0;
+        for stage_dir in read_dir_sorted(&self.root)? {
+            let staging = stage_dir.join(STAGING);
+            if !staging.is_dir() {
+                continue;
+            }
+            for dir in read_dir_sorted(&staging)? {
+                let name = file_name(&dir).unwrap_or_default();
+                let parts: Vec<&str> = name.rsplitn(3, '.').collect();
+                let dead = match parts.as_slice() {
+                    [pid_or_old, rest_host, _] => {
+                        let (pid_text, h) = if *pid_or_old == "old" {
+                            // `<key>.<host>.<pid>.old`: a replaced entry left by a crash.
+                            (rest_host.to_string(), host.clone())
+                        } else {
+                            (pid_or_old.to_string(), rest_host.to_string())
+                        };
+                        h == host
+                            && pid_text
+                                .parse::<i32>()
+                                .map(|pid| !process_alive(pid))
+                                .unwrap_or(true)
+                    }
+                    _ => true,
+                };
+                if dead {
+                    fs::remove_dir_all(&dir).map_err(io_err(&dir))?;
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Re-hashes every output of every entry and names each file that no longer matches.
+    pub fn verify(
+        &self,
+        mut on_entry: impl FnMut(&Path),
+    ) -> Result<(usize, Vec<Corruption>), CacheError> {
+        let mut problems = Vec::new();
+        let entries = self.entries()?;
+        for (_, _, dir) in &entries {
+            on_entry(dir);
+            let manifest = match read_manifest_at(dir) {
+                Ok(m) => m,
+                Err(e) => {
+                    problems.push(Corruption {
+                        entry: dir.clone(),
+                        file: MANIFEST.into(),
+                        problem: e.to_string(),
+                    });
+                    continue;
+                }
+            };
+            for out in &manifest.outputs {
+                let path = dir.join(&out.path);
+                let problem = match hash_file(&path) {
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => Some("missing".to_string()),
+                    Err(e) => Some(format!("unreadable: {e}")),
+                    Ok((size, _)) if size != out.size => Some(format!(
+                        "truncated or resized: {size} bytes, manifest says {}",
+                        out.size
+                    )),
+                    Ok((_, digest)) if digest != out.sha256 => {
+                        Some("corrupted: SHA-256 differs from the manifest".to_string())
+                    }
+                    Ok(_) => None,
+                };
+                if let Some(problem) = problem {
+                    problems.push(Corruption {
+                        entry: dir.clone(),
+                        file: out.path.clone(),
+                        problem,
+                    });
+                }
+            }
+        }
+        Ok((entries.len(), problems))
+    }
+}
+
+pub fn read_manifest_at(dir: &Path) -> Result<Manifest, CacheError> {
+    let path = dir.join(MANIFEST);
+    let text = fs::read_to_string(&path).map_err(io_err(&path))?;
+    serde_json::from_str(&text).map_err(|e| CacheError::BadManifest {
+        path,
+        message: e.to_string(),
+    })
+}
+
+/// Total size in bytes of a folder tree (for `gc --dry-run`).
+pub fn tree_size(dir: &Path) -> u64 {
+    let mut files = Vec::new();
+    if collect_files(dir, dir, &mut files).is_err() {
+        return 0;
+    }
+    files
+        .iter()
+        .filter_map(|f| fs::metadata(dir.join(f)).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// Writes a small file so that readers see the old or the new content, never a mix.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CacheError> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(io_err(parent))?;
+    }
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    write_synced(&tmp, bytes)?;
+    fs::rename(&tmp, path).map_err(io_err(path))
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), CacheError> {
+    let mut f = fs::File::create(path).map_err(io_err(path))?;
+    f.write_all(bytes).map_err(io_err(path))?;
+    f.sync_all().map_err(io_err(path))
+}
+
+fn collect_files(base: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), CacheError> {
+    for path in read_dir_sorted(dir)? {
+        if path.is_dir() {
+            collect_files(base, &path, out)?;
+        } else {
+            let rel = path.strip_prefix(base).expect("inside base");
+            out.push(rel.to_string_lossy().replace('\\', "/"));
+        }
+    }
+    Ok(())
+}
+
+fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>, CacheError> {
+    let mut paths = Vec::new();
+    match fs::read_dir(dir) {
+        Ok(rd) => {
+            for e in rd {
+                paths.push(e.map_err(io_err(dir))?.path());
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io_err(dir)(e)),
+    }
+    paths.sort();
+    Ok(paths)
+}
+
+fn file_name(p: &Path) -> Option<String> {
+    p.file_name().map(|n| n.to_string_lossy().into_owned())
+}
+
+/// Unit ids become file names: keep them readable but safe.
+pub fn sanitize(id: &str) -> String {
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+pub fn hostname() -> String {
+    fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().replace('.', "_"))
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+pub fn process_alive(pid: i32) -> bool {
+    // Signal 0 checks existence; EPERM still means the process exists.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}

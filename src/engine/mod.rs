@@ -1,0 +1,17 @@
+//! The generic pipeline engine: keys, the content-addressed cache, planning and running
+//! units. It knows nothing of datasets, networks or plots.
+
+pub mod cache;
+pub mod hash;
+pub mod key;
+pub mod lock;
+pub mod manifest;
+pub mod plan;
+pub mod progress;
+pub mod runner;
+pub mod stage;
+
+pub use cache::Cache;
+pub use key::{Reason, UnitRef};
+pub use plan::{Plan, Status};
+pub use stage::{StageImpl, StageMeta, StageNode, UnitJob, UnitOutcome, UnitSpec};

@@ -1,0 +1,200 @@
+//! Planning: every unit of every stage with its key, whether its cache entry exists, and
+//! if not, why it must run. Planning reads no outputs, only a few small files, so a fully
+//! cached pipeline is planned in milliseconds.
+
+use super::cache::Cache;
+use super::key::{explain_change, KeyIngredients, Reason, UnitRef};
+use super::stage::{ConfigIssue, StageNode, UnitSpec};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum PlanError {
+    #[error("stage `{stage}`: {issue}", issue = .issue.message)]
+    Config { stage: String, issue: ConfigIssue },
+    #[error("unit {unit} needs {input}, which stage `{stage}` does not produce", stage = .input.stage)]
+    UnknownInput { unit: UnitRef, input: UnitRef },
+    #[error("stage `{stage}` lists unit `{id}` twice")]
+    DuplicateUnit { stage: String, id: String },
+    #[error("unit {unit} needs {input}, but stage `{stage}` does not declare `needs = [\"{dep}\"]`", stage = .unit.stage, dep = .input.stage)]
+    UndeclaredInput { unit: UnitRef, input: UnitRef },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Status {
+    Fresh,
+    Run(Vec<Reason>),
+}
+
+#[derive(Clone, Debug)]
+pub struct PlannedUnit {
+    pub unit: UnitRef,
+    pub spec: UnitSpec,
+    pub key: String,
+    pub ingredients: KeyIngredients,
+    pub status: Status,
+    /// Indices (into [`Plan::units`]) of this unit's inputs.
+    pub deps: Vec<usize>,
+}
+
+#[derive(Debug)]
+pub struct Plan {
+    /// Every unit, stages in dependency order.
+    pub units: Vec<PlannedUnit>,
+    pub stage_order: Vec<String>,
+}
+
+impl Plan {
+    /// Builds the plan for every stage of `stages` (already in dependency order).
+    pub fn build(
+        stages: &[StageNode],
+        tables: &Value,
+        cache: &Cache,
+        forced: &BTreeSet<String>,
+    ) -> Result<Plan, PlanError> {
+        let mut units: Vec<PlannedUnit> = Vec::new();
+        let mut index: HashMap<UnitRef, usize> = HashMap::new();
+        let mut specs_by_stage: BTreeMap<String, Vec<UnitSpec>> = BTreeMap::new();
+
+        for node in stages {
+            let meta = &node.meta;
+            let visible = visible_tables(tables, &meta.reads);
+            let upstream: BTreeMap<String, Vec<UnitSpec>> = meta
+                .needs
+                .iter()
+                .map(|n| (n.clone(), specs_by_stage.get(n).cloned().unwrap_or_default()))
+                .collect();
+            let specs = node
+                .imp
+                .units(&visible, &upstream)
+                .map_err(|issue| PlanError::Config {
+                    stage: meta.name.clone(),
+                    issue,
+                })?;
+            for spec in &specs {
+                let unit = UnitRef::new(&meta.name, &spec.id);
+                if index.contains_key(&unit) {
+                    return Err(PlanError::DuplicateUnit {
+                        stage: meta.name.clone(),
+                        id: spec.id.clone(),
+                    });
+                }
+                let mut inputs = BTreeMap::new();
+                let mut deps = Vec::new();
+                for input in &spec.inputs {
+                    if !meta.needs.contains(&input.stage) {
+                        return Err(PlanError::UndeclaredInput {
+                            unit: unit.clone(),
+                            input: input.clone(),
+                        });
+                    }
+                    let Some(&i) = index.get(input) else {
+                        return Err(PlanError::UnknownInput {
+                            unit: unit.clone(),
+                            input: input.clone(),
+                        });
+                    };
+                    inputs.insert(input.to_string(), units[i].key.clone());
+                    deps.push(i);
+                }
+                let ingredients = KeyIngredients {
+                    stage: meta.name.clone(),
+                    unit: spec.id.clone(),
+                    version: meta.version,
+                    code: meta.code.clone(),
+                    params: spec.params.clone(),
+                    inputs,
+                };
+                let key = ingredients.key();
+                let status = status_of(cache, &unit, &key, &ingredients, forced.contains(&meta.name));
+                index.insert(unit.clone(), units.len());
+                units.push(PlannedUnit {
+                    unit,
+                    spec: spec.clone(),
+                    key,
+                    ingredients,
+                    status,
+                    deps,
+                });
+            }
+            specs_by_stage.insert(meta.name.clone(), specs);
+        }
+        Ok(Plan {
+            units,
+            stage_order: stages.iter().map(|s| s.meta.name.clone()).collect(),
+        })
+    }
+
+    /// The units that must run for `targets` (stage names): each target unit that is not
+    /// fresh, plus every input without a cache entry that such a unit reads. Returned in
+    /// dependency order.
+    pub fn to_run(&self, targets: &BTreeSet<String>) -> Vec<usize> {
+        let mut needed = vec![false; self.units.len()];
+        let mut stack: Vec<usize> = (0..self.units.len())
+            .filter(|&i| targets.contains(&self.units[i].unit.stage))
+            .filter(|&i| self.units[i].status != Status::Fresh)
+            .collect();
+        while let Some(i) = stack.pop() {
+            if needed[i] {
+                continue;
+            }
+            needed[i] = true;
+            for &d in &self.units[i].deps {
+                if self.units[d].status != Status::Fresh {
+                    stack.push(d);
+                }
+            }
+        }
+        (0..self.units.len()).filter(|&i| needed[i]).collect()
+    }
+
+    /// Every key the plan references, as (stage, key).
+    pub fn referenced(&self) -> BTreeSet<(String, String)> {
+        self.units
+            .iter()
+            .map(|u| (u.unit.stage.clone(), u.key.clone()))
+            .collect()
+    }
+}
+
+fn visible_tables(tables: &Value, reads: &[String]) -> Value {
+    let mut out = serde_json::Map::new();
+    for name in reads {
+        if let Some(v) = tables.get(name) {
+            out.insert(name.clone(), v.clone());
+        }
+    }
+    Value::Object(out)
+}
+
+fn status_of(
+    cache: &Cache,
+    unit: &UnitRef,
+    key: &str,
+    ingredients: &KeyIngredients,
+    forced: bool,
+) -> Status {
+    if forced {
+        return Status::Run(vec![Reason::Forced]);
+    }
+    if cache.contains(&unit.stage, key) {
+        return Status::Fresh;
+    }
+    let reasons = match cache.last_key(unit) {
+        None => vec![Reason::NeverBuilt],
+        Some(last) if last == key => vec![Reason::EntryMissing],
+        Some(last) => match cache.read_manifest(&unit.stage, &last) {
+            Ok(previous) => {
+                let r = explain_change(&previous.ingredients, ingredients);
+                if r.is_empty() {
+                    vec![Reason::EntryMissing]
+                } else {
+                    r
+                }
+            }
+            Err(_) => vec![Reason::EntryMissing],
+        },
+    };
+    Status::Run(reasons)
+}

@@ -1,0 +1,285 @@
+//! Running planned units. Where a unit runs is one pluggable piece, the [`Executor`]: this
+//! module has the in-process executor (a pool of threads); others (worker processes, a
+//! cluster) plug in behind the same trait and commit through the same [`run_unit`].
+
+use super::cache::Cache;
+use super::key::UnitRef;
+use super::manifest::{rfc3339, Manifest};
+use super::plan::{Plan, PlannedUnit};
+use super::stage::{StageNode, UnitJob, UnitOutcome, UnitProgress};
+use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+/// Receives the engine's events; see `progress.rs` for the terminal and log versions.
+pub trait Reporter: Sync {
+    fn start(&self, to_run: usize);
+    fn unit_started(&self, unit: &UnitRef) -> Box<dyn UnitProgress + '_>;
+    fn unit_finished(&self, unit: &UnitRef, result: &Result<Duration, String>);
+    fn finish(&self);
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum UnitResult {
+    Done(Duration),
+    Failed(String),
+    /// Not run because an input failed or the run stopped after a failure.
+    Skipped(String),
+}
+
+#[derive(Debug, Default)]
+pub struct RunReport {
+    pub results: Vec<(UnitRef, UnitResult)>,
+}
+
+impl RunReport {
+    pub fn count(&self, f: impl Fn(&UnitResult) -> bool) -> usize {
+        self.results.iter().filter(|(_, r)| f(r)).count()
+    }
+    pub fn failed(&self) -> usize {
+        self.count(|r| matches!(r, UnitResult::Failed(_)))
+    }
+}
+
+pub struct RunOptions {
+    pub keep_going: bool,
+    pub tool_version: String,
+}
+
+pub trait Executor {
+    fn execute(
+        &self,
+        stages: &[StageNode],
+        plan: &Plan,
+        to_run: &[usize],
+        cache: &Cache,
+        options: &RunOptions,
+        reporter: &dyn Reporter,
+    ) -> RunReport;
+}
+
+/// Runs units on `jobs` threads of this process, each as soon as its inputs are done.
+pub struct InProcess {
+    pub jobs: usize,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum State {
+    Waiting,
+    Running,
+    Done,
+    Failed,
+    Skipped,
+}
+
+impl Executor for InProcess {
+    fn execute(
+        &self,
+        stages: &[StageNode],
+        plan: &Plan,
+        to_run: &[usize],
+        cache: &Cache,
+        options: &RunOptions,
+        reporter: &dyn Reporter,
+    ) -> RunReport {
+        reporter.start(to_run.len());
+        let position: BTreeMap<usize, usize> =
+            to_run.iter().enumerate().map(|(p, &i)| (i, p)).collect();
+        let shared = Mutex::new((vec![State::Waiting; to_run.len()], false));
+        let wake = Condvar::new();
+        let results = Mutex::new(vec![None::<UnitResult>; to_run.len()]);
+
+        let worker = || loop {
+            // Pick the first waiting unit whose inputs are all available.
+            let picked = {
+                let mut guard = shared.lock().expect("scheduler lock");
+                loop {
+                    let (states, stop) = &mut *guard;
+                    let mut ready = None;
+                    let mut waiting = false;
+                    for (p, &i) in to_run.iter().enumerate() {
+                        if states[p] != State::Waiting {
+                            continue;
+                        }
+                        if *stop {
+                            states[p] = State::Skipped;
+                            results.lock().unwrap()[p] =
+                                Some(UnitResult::Skipped("run stopped after a failure".into()));
+                            continue;
+                        }
+                        let dep_states: Vec<State> = plan.units[i]
+                            .deps
+                            .iter()
+                            .filter_map(|d| position.get(d).map(|&dp| states[dp]))
+                            .collect();
+                        if dep_states
+                            .iter()
+                            .any(|s| matches!(s, State::Failed | State::Skipped))
+                        {
+                            states[p] = State::Skipped;
+                            results.lock().unwrap()[p] =
+                                Some(UnitResult::Skipped("an input failed".into()));
+                            continue;
+                        }
+                        if dep_states.iter().all(|s| *s == State::Done) {
+                            ready = Some(p);
+                            break;
+                        }
+                        waiting = true;
+                    }
+                    if let Some(p) = ready {
+                        states[p] = State::Running;
+                        break Some(p);
+                    }
+                    let running = states.iter().any(|s| *s == State::Running);
+                    if !waiting || !running {
+                        // Nothing left that could become ready.
+                        wake.notify_all();
+                        break None;
+                    }
+                    guard = wake.wait(guard).expect("scheduler lock");
+                }
+            };
+            let Some(p) = picked else { return };
+            let planned = &plan.units[to_run[p]];
+            let node = stages
+                .iter()
+                .find(|s| s.meta.name == planned.unit.stage)
+                .expect("planned stage exists");
+            let inputs: BTreeMap<UnitRef, PathBuf> = planned
+                .deps
+                .iter()
+                .map(|&d| {
+                    let u = &plan.units[d];
+                    (u.unit.clone(), cache.entry_dir(&u.unit.stage, &u.key))
+                })
+                .collect();
+            let progress = reporter.unit_started(&planned.unit);
+            let outcome = run_unit(node, planned, &inputs, cache, options, progress.as_ref());
+            drop(progress);
+            let (state, result) = match outcome {
+                Ok(d) => (State::Done, UnitResult::Done(d)),
+                Err(e) => (State::Failed, UnitResult::Failed(e)),
+            };
+            reporter.unit_finished(
+                &planned.unit,
+                &match &result {
+                    UnitResult::Done(d) => Ok(*d),
+                    UnitResult::Failed(e) => Err(e.clone()),
+                    UnitResult::Skipped(s) => Err(s.clone()),
+                },
+            );
+            results.lock().unwrap()[p] = Some(result);
+            let mut guard = shared.lock().expect("scheduler lock");
+            guard.0[p] = state;
+            if state == State::Failed && !options.keep_going {
+                guard.1 = true;
+            }
+            wake.notify_all();
+        };
+
+        std::thread::scope(|scope| {
+            for _ in 0..self.jobs.max(1) {
+                scope.spawn(worker);
+            }
+        });
+        reporter.finish();
+        let results = results.into_inner().unwrap();
+        RunReport {
+            results: to_run
+                .iter()
+                .zip(results)
+                .map(|(&i, r)| {
+                    (
+                        plan.units[i].unit.clone(),
+                        r.unwrap_or(UnitResult::Skipped("not reached".into())),
+                    )
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Runs one unit into a staging folder and commits it. On any failure (error or panic)
+/// the staging folder is removed and nothing enters the cache.
+pub fn run_unit(
+    node: &StageNode,
+    planned: &PlannedUnit,
+    inputs: &BTreeMap<UnitRef, PathBuf>,
+    cache: &Cache,
+    options: &RunOptions,
+    progress: &dyn UnitProgress,
+) -> Result<Duration, String> {
+    let staging = cache.begin(&planned.unit.stage, &planned.key).map_err(|e| e.to_string())?;
+    let started_at = SystemTime::now();
+    let clock = Instant::now();
+    let job = UnitJob {
+        unit: &planned.spec,
+        key: &planned.key,
+        inputs,
+        out_dir: &staging.dir,
+        progress,
+    };
+    let outcome: Result<UnitOutcome, String> =
+        match catch_unwind(AssertUnwindSafe(|| node.imp.run(&job))) {
+            Ok(Ok(o)) => Ok(o),
+            Ok(Err(e)) => Err(error_chain(e.as_ref())),
+            Err(panic) => Err(format!(
+                "panicked: {}",
+                panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default()
+            )),
+        };
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            cache.abandon(staging);
+            return Err(e);
+        }
+    };
+    let outputs = match cache.describe_outputs(&staging) {
+        Ok(o) => o,
+        Err(e) => {
+            cache.abandon(staging);
+            return Err(e.to_string());
+        }
+    };
+    let duration = clock.elapsed();
+    let manifest = Manifest {
+        key: planned.key.clone(),
+        ingredients: planned.ingredients.clone(),
+        outputs,
+        started: rfc3339(started_at),
+        finished: rfc3339(SystemTime::now()),
+        duration_s: duration.as_secs_f64(),
+        tool_version: options.tool_version.clone(),
+        device: if outcome.device.is_empty() {
+            "cpu".into()
+        } else {
+            outcome.device
+        },
+        info: outcome.info,
+    };
+    cache.commit(staging, &manifest).map_err(|e| e.to_string())?;
+    Ok(duration)
+}
+
+/// An error with its causes, `outer: inner: innermost`.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let text = c.to_string();
+        if !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        cur = c.source();
+    }
+    s
+}

@@ -1,0 +1,4 @@
+//! File formats read and written by the stages.
+
+pub mod idx;
+pub mod npy;

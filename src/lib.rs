@@ -1,0 +1,12 @@
+//! repro: regenerates "DNNs as Layers of Cooperating Classifiers" (Davel, Theunissen,
+//! Pretorius, Barnard, 2020) from raw data to a report, through content-hashed stages.
+//!
+//! Layers: [`engine`] (generic: keys, cache, plan, run), [`config`] (pipeline.toml and
+//! stage declarations), [`stages`] (what each stage does), [`data`] and [`formats`].
+
+pub mod config;
+pub mod data;
+pub mod engine;
+pub mod formats;
+pub mod project;
+pub mod stages;

@@ -1,0 +1,146 @@
+//! A project: `pipeline.toml`, its stage declarations and its cache, ready to plan.
+
+use crate::config::{load_stage_dir, ConfigError, PipelineConfig, StageKind};
+use crate::engine::hash::{sha256_hex, to_hex};
+use crate::engine::plan::PlanError;
+use crate::engine::{Cache, Plan, StageMeta, StageNode};
+use crate::stages::{self, StageContext};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ProjectError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Plan(PlanError),
+    #[error("unknown stage `{name}`; stages: {valid} (or `all`)")]
+    UnknownStage { name: String, valid: String },
+    #[error(transparent)]
+    Cache(#[from] crate::engine::cache::CacheError),
+}
+
+pub struct OpenOptions {
+    pub config: PathBuf,
+    pub profile: Option<String>,
+    pub data_mirrors: Vec<PathBuf>,
+}
+
+pub struct Project {
+    pub config: PipelineConfig,
+    pub stages: Vec<StageNode>,
+    pub cache: Cache,
+}
+
+impl Project {
+    /// Reads and validates everything before anything runs.
+    pub fn open(options: &OpenOptions) -> Result<Project, ProjectError> {
+        let config = PipelineConfig::load(&options.config, options.profile.as_deref())?;
+        let base_dir = options
+            .config
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        let decls = load_stage_dir(&config.stages_dir, stages::BUILTIN)?;
+        let read: BTreeSet<String> = decls.iter().flat_map(|d| d.reads.iter().cloned()).collect();
+        config.check_known_tables(&read)?;
+        let ctx = StageContext {
+            base_dir: base_dir.clone(),
+            data_mirrors: options.data_mirrors.clone(),
+        };
+        let mut nodes = Vec::new();
+        for decl in &decls {
+            let code = match decl.kind {
+                StageKind::Builtin => stages::builtin_fingerprint(&decl.name)
+                    .unwrap_or("unfingerprinted")
+                    .to_string(),
+                StageKind::Command => fingerprint_sources(&base_dir, &decl.sources, &decl.command)
+                    .map_err(|e| ConfigError::Read {
+                        path: decl.file.clone(),
+                        source: e,
+                    })?,
+            };
+            nodes.push(StageNode {
+                meta: StageMeta {
+                    name: decl.name.clone(),
+                    version: decl.version,
+                    needs: decl.needs.clone(),
+                    reads: decl.reads.clone(),
+                    description: decl.description.clone(),
+                    code,
+                },
+                imp: stages::instantiate(decl, &ctx),
+            });
+        }
+        let cache = Cache::open(&config.cache_dir)?;
+        Ok(Project {
+            config,
+            stages: nodes,
+            cache,
+        })
+    }
+
+    pub fn stage_names(&self) -> Vec<&str> {
+        self.stages.iter().map(|s| s.meta.name.as_str()).collect()
+    }
+
+    /// Turns `all` or stage names into a set of stage names, rejecting unknown ones.
+    pub fn resolve_targets(&self, names: &[String]) -> Result<BTreeSet<String>, ProjectError> {
+        if names.is_empty() || names.iter().any(|n| n == "all") {
+            return Ok(self.stage_names().into_iter().map(String::from).collect());
+        }
+        for n in names {
+            if !self.stage_names().contains(&n.as_str()) {
+                return Err(ProjectError::UnknownStage {
+                    name: n.clone(),
+                    valid: self.stage_names().join(", "),
+                });
+            }
+        }
+        Ok(names.iter().cloned().collect())
+    }
+
+    pub fn plan(&self, forced: &BTreeSet<String>) -> Result<Plan, ProjectError> {
+        self.plan_tables(&self.config.tables, forced)
+    }
+
+    /// Every (stage, key) that the base configuration or any of its profiles references:
+    /// what `gc` keeps.
+    pub fn referenced_by_any_profile(&self) -> Result<BTreeSet<(String, String)>, ProjectError> {
+        let mut keep = BTreeSet::new();
+        let mut profiles: Vec<Option<&str>> = vec![None];
+        profiles.extend(self.config.profiles.iter().map(|p| Some(p.as_str())));
+        for p in profiles {
+            let tables = self.config.tables_for(p)?;
+            keep.extend(self.plan_tables(&tables, &BTreeSet::new())?.referenced());
+        }
+        Ok(keep)
+    }
+
+    fn plan_tables(&self, tables: &serde_json::Value, forced: &BTreeSet<String>) -> Result<Plan, ProjectError> {
+        Plan::build(&self.stages, tables, &self.cache, forced).map_err(|e| match e {
+            PlanError::Config { stage, issue } => ProjectError::Config(self.config.invalid_at(
+                &issue.path,
+                format!("{} (stage `{stage}`)", issue.message),
+            )),
+            other => ProjectError::Plan(other),
+        })
+    }
+}
+
+/// Fingerprint of a command stage: its command line and the content of its sources.
+fn fingerprint_sources(base: &Path, sources: &[String], command: &[String]) -> std::io::Result<String> {
+    let mut h = Sha256::new();
+    h.update(command.join("\0").as_bytes());
+    for s in sources {
+        let path = base.join(s);
+        let content = std::fs::read(&path)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("source `{}` of the stage: {e}", path.display())))?;
+        h.update(s.as_bytes());
+        h.update(sha256_hex(&content).as_bytes());
+    }
+    Ok(to_hex(&h.finalize()))
+}
