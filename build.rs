@@ -28,11 +28,16 @@ fn main() {
         .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
     files.sort();
-    for file in files.iter().filter(|f| f.extension().is_some_and(|e| e == "toml")) {
+    for file in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "toml"))
+    {
         println!("cargo:rerun-if-changed={}", file.display());
         let text = std::fs::read_to_string(file).unwrap();
         // Malformed declarations are reported properly at run time; skip them here.
-        let Ok(decl) = toml::from_str::<Decl>(&text) else { continue };
+        let Ok(decl) = toml::from_str::<Decl>(&text) else {
+            continue;
+        };
         if decl.kind.as_deref().unwrap_or("builtin") != "builtin" {
             continue;
         }

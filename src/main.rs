@@ -25,7 +25,12 @@ their code, parameters and inputs: only what a change touches runs again."
 )]
 struct Cli {
     /// The experiment file; stage declarations and the cache are found relative to it.
-    #[arg(long, global = true, default_value = "pipeline.toml", env = "REPRO_CONFIG")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "pipeline.toml",
+        env = "REPRO_CONFIG"
+    )]
     config: PathBuf,
     /// A named profile of pipeline.toml laid over the defaults (e.g. `quick`).
     #[arg(long, global = true, env = "REPRO_PROFILE")]
@@ -127,11 +132,17 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
 fn run(project: &Project, args: RunArgs, quiet: bool) -> Result<ExitCode> {
     let clock = Instant::now();
     let targets = project.resolve_targets(&args.targets)?;
-    let forced = project.resolve_targets(&args.force).map(|f| if args.force.is_empty() { BTreeSet::new() } else { f })?;
+    let forced = project.resolve_targets(&args.force).map(|f| {
+        if args.force.is_empty() {
+            BTreeSet::new()
+        } else {
+            f
+        }
+    })?;
     let jobs = args.jobs.max(1);
-    let threads = args.threads.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, |n| n.get()) / jobs
-    });
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()) / jobs);
     tch::set_num_threads(threads.max(1) as i32);
 
     if args.dry_run {
@@ -156,9 +167,9 @@ fn run(project: &Project, args: RunArgs, quiet: bool) -> Result<ExitCode> {
     let plan = project.plan(&forced)?;
     let to_run = plan.to_run(&targets);
     let reused = plan
-        .units
-        .iter()
-        .filter(|u| targets.contains(&u.unit.stage) && u.status == Status::Fresh)
+        .closure(&targets)
+        .into_iter()
+        .filter(|&i| plan.units[i].status == Status::Fresh)
         .count();
     let reporter = reporter_for_stderr(quiet);
     let report = InProcess { jobs }.execute(
@@ -182,15 +193,26 @@ fn run(project: &Project, args: RunArgs, quiet: bool) -> Result<ExitCode> {
     }
     eprintln!(
         "repro: {done} unit(s) run, {reused} reused, {failed} failed{} in {:.2}s",
-        if skipped > 0 { format!(", {skipped} skipped") } else { String::new() },
+        if skipped > 0 {
+            format!(", {skipped} skipped")
+        } else {
+            String::new()
+        },
         clock.elapsed().as_secs_f64()
     );
-    Ok(if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn status(project: &Project) -> Result<ExitCode> {
     let plan = project.plan(&BTreeSet::new())?;
-    println!("{:<14} {:>6} {:>6} {:>8}", "stage", "fresh", "stale", "missing");
+    println!(
+        "{:<14} {:>6} {:>6} {:>8}",
+        "stage", "fresh", "stale", "missing"
+    );
     let mut explanations = Vec::new();
     for stage in &plan.stage_order {
         let (mut fresh, mut stale, mut missing) = (0, 0, 0);
@@ -198,7 +220,12 @@ fn status(project: &Project) -> Result<ExitCode> {
             match &u.status {
                 Status::Fresh => fresh += 1,
                 Status::Run(reasons) => {
-                    let never = reasons.iter().all(|r| matches!(r, repro::engine::Reason::NeverBuilt | repro::engine::Reason::EntryMissing));
+                    let never = reasons.iter().all(|r| {
+                        matches!(
+                            r,
+                            repro::engine::Reason::NeverBuilt | repro::engine::Reason::EntryMissing
+                        )
+                    });
                     if never {
                         missing += 1;
                     } else {
@@ -224,7 +251,11 @@ fn dag(project: &Project, dot: bool) {
     if dot {
         println!("digraph repro {{\n  rankdir=LR;\n  node [shape=box];");
         for s in &project.stages {
-            println!("  \"{}\" [tooltip=\"{}\"];", s.meta.name, s.meta.description.replace('"', "'"));
+            println!(
+                "  \"{}\" [tooltip=\"{}\"];",
+                s.meta.name,
+                s.meta.description.replace('"', "'")
+            );
             for n in &s.meta.needs {
                 println!("  \"{n}\" -> \"{}\";", s.meta.name);
             }
@@ -238,7 +269,10 @@ fn dag(project: &Project, dot: bool) {
         } else {
             format!("<- {}", s.meta.needs.join(", "))
         };
-        println!("{:<14} {:<28} v{}  {}", s.meta.name, needs, s.meta.version, s.meta.description);
+        println!(
+            "{:<14} {:<28} v{}  {}",
+            s.meta.name, needs, s.meta.version, s.meta.description
+        );
     }
 }
 
@@ -247,7 +281,9 @@ fn gc(project: &Project, dry_run: bool) -> Result<ExitCode> {
     let _lock = if dry_run {
         None
     } else {
-        Some(CacheLock::acquire(project.cache.root(), |h| eprintln!("waiting for the cache lock held by {h} ..."))?)
+        Some(CacheLock::acquire(project.cache.root(), |h| {
+            eprintln!("waiting for the cache lock held by {h} ...")
+        })?)
     };
     let mut freed = 0u64;
     let mut count = 0usize;
@@ -256,8 +292,14 @@ fn gc(project: &Project, dry_run: bool) -> Result<ExitCode> {
             continue;
         }
         let size = tree_size(&dir);
-        let unit = read_manifest_at(&dir).map(|m| m.ingredients.unit).unwrap_or_default();
-        println!("{} {stage}/{unit} {key} ({})", if dry_run { "would delete" } else { "deleted" }, human(size));
+        let unit = read_manifest_at(&dir)
+            .map(|m| m.ingredients.unit)
+            .unwrap_or_default();
+        println!(
+            "{} {stage}/{unit} {key} ({})",
+            if dry_run { "would delete" } else { "deleted" },
+            human(size)
+        );
         if !dry_run {
             std::fs::remove_dir_all(&dir).with_context(|| format!("deleting {}", dir.display()))?;
         }
@@ -277,7 +319,9 @@ fn gc(project: &Project, dry_run: bool) -> Result<ExitCode> {
 }
 
 fn verify(project: &Project, quiet: bool) -> Result<ExitCode> {
-    let _lock = CacheLock::acquire(project.cache.root(), |h| eprintln!("waiting for the cache lock held by {h} ..."))?;
+    let _lock = CacheLock::acquire(project.cache.root(), |h| {
+        eprintln!("waiting for the cache lock held by {h} ...")
+    })?;
     let (entries, problems) = project.cache.verify(|dir| {
         if !quiet {
             eprintln!("checking {}", dir.display());
@@ -286,8 +330,16 @@ fn verify(project: &Project, quiet: bool) -> Result<ExitCode> {
     for p in &problems {
         println!("{}: {}: {}", p.entry.display(), p.file, p.problem);
     }
-    println!("verified {entries} entr{}: {} problem(s)", if entries == 1 { "y" } else { "ies" }, problems.len());
-    Ok(if problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    println!(
+        "verified {entries} entr{}: {} problem(s)",
+        if entries == 1 { "y" } else { "ies" },
+        problems.len()
+    );
+    Ok(if problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn human(bytes: u64) -> String {
@@ -310,7 +362,9 @@ mod openmp {
         if std::env::var_os("OMP_WAIT_POLICY").is_some() {
             return;
         }
-        let Ok(exe) = std::env::current_exe() else { return };
+        let Ok(exe) = std::env::current_exe() else {
+            return;
+        };
         let mut args = std::env::args_os();
         let arg0 = args.next().unwrap_or_default();
         let err = std::process::Command::new(exe)

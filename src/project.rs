@@ -37,13 +37,13 @@ pub struct Project {
 impl Project {
     /// Reads and validates everything before anything runs.
     pub fn open(options: &OpenOptions) -> Result<Project, ProjectError> {
-        let config = PipelineConfig::load(&options.config, options.profile.as_deref())?;
-        let base_dir = options
-            .config
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."))
-            .to_path_buf();
+        // Absolute paths, so that commands and logs see the same folders wherever they run.
+        let config_file = std::path::absolute(&options.config).map_err(|e| ConfigError::Read {
+            path: options.config.clone(),
+            source: e,
+        })?;
+        let config = PipelineConfig::load(&config_file, options.profile.as_deref())?;
+        let base_dir = config_file.parent().unwrap_or(Path::new("/")).to_path_buf();
         let decls = load_stage_dir(&config.stages_dir, stages::BUILTIN)?;
         let read: BTreeSet<String> = decls.iter().flat_map(|d| d.reads.iter().cloned()).collect();
         config.check_known_tables(&read)?;
@@ -120,25 +120,37 @@ impl Project {
         Ok(keep)
     }
 
-    fn plan_tables(&self, tables: &serde_json::Value, forced: &BTreeSet<String>) -> Result<Plan, ProjectError> {
+    fn plan_tables(
+        &self,
+        tables: &serde_json::Value,
+        forced: &BTreeSet<String>,
+    ) -> Result<Plan, ProjectError> {
         Plan::build(&self.stages, tables, &self.cache, forced).map_err(|e| match e {
-            PlanError::Config { stage, issue } => ProjectError::Config(self.config.invalid_at(
-                &issue.path,
-                format!("{} (stage `{stage}`)", issue.message),
-            )),
+            PlanError::Config { stage, issue } => ProjectError::Config(
+                self.config
+                    .invalid_at(&issue.path, format!("{} (stage `{stage}`)", issue.message)),
+            ),
             other => ProjectError::Plan(other),
         })
     }
 }
 
 /// Fingerprint of a command stage: its command line and the content of its sources.
-fn fingerprint_sources(base: &Path, sources: &[String], command: &[String]) -> std::io::Result<String> {
+fn fingerprint_sources(
+    base: &Path,
+    sources: &[String],
+    command: &[String],
+) -> std::io::Result<String> {
     let mut h = Sha256::new();
     h.update(command.join("\0").as_bytes());
     for s in sources {
         let path = base.join(s);
-        let content = std::fs::read(&path)
-            .map_err(|e| std::io::Error::new(e.kind(), format!("source `{}` of the stage: {e}", path.display())))?;
+        let content = std::fs::read(&path).map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("source `{}` of the stage: {e}", path.display()),
+            )
+        })?;
         h.update(s.as_bytes());
         h.update(sha256_hex(&content).as_bytes());
     }

@@ -80,7 +80,8 @@ impl PipelineConfig {
                     if !v.is_table() {
                         return Err(config.invalid(
                             &format!("profiles.{name}"),
-                            "a profile must be a table of overrides, e.g. [profiles.quick.train]".into(),
+                            "a profile must be a table of overrides, e.g. [profiles.quick.train]"
+                                .into(),
                         ));
                     }
                 }
@@ -140,7 +141,10 @@ impl PipelineConfig {
             known.extend(read_by_stages.iter().map(String::as_str));
             return Err(self.invalid(
                 key,
-                format!("unknown table `{key}`: no stage reads it (known: {})", known.join(", ")),
+                format!(
+                    "unknown table `{key}`: no stage reads it (known: {})",
+                    known.join(", ")
+                ),
             ));
         }
         for profile in &self.profiles {
@@ -221,8 +225,14 @@ mod tests {
     #[test]
     fn unknown_profile_lists_the_defined_ones() {
         let (_d, f) = write("[profiles.quick.train]\nepochs = 2\n");
-        let e = PipelineConfig::load(&f, Some("fast")).err().unwrap().to_string();
-        assert!(e.contains("no profile `fast`") && e.contains("quick"), "{e}");
+        let e = PipelineConfig::load(&f, Some("fast"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("no profile `fast`") && e.contains("quick"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -92,13 +92,28 @@ pub fn load_stage_dir(dir: &Path, builtins: &[&str]) -> Result<Vec<StageDecl>, C
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
         {
-            return Err(invalid(d, "name", format!("`{}` is not a valid stage name (use a-z, 0-9, - and _)", d.name)));
+            return Err(invalid(
+                d,
+                "name",
+                format!(
+                    "`{}` is not a valid stage name (use a-z, 0-9, - and _)",
+                    d.name
+                ),
+            ));
         }
         if d.name == "all" {
-            return Err(invalid(d, "name", "`all` is reserved: it means every stage".into()));
+            return Err(invalid(
+                d,
+                "name",
+                "`all` is reserved: it means every stage".into(),
+            ));
         }
         if !seen.insert(d.name.as_str()) {
-            return Err(invalid(d, "name", format!("stage `{}` is declared twice", d.name)));
+            return Err(invalid(
+                d,
+                "name",
+                format!("stage `{}` is declared twice", d.name),
+            ));
         }
         if d.version == 0 {
             return Err(invalid(d, "version", "must be at least 1".into()));
@@ -160,7 +175,10 @@ fn order(
                 let names: Vec<&str> = remaining.iter().map(|d| d.name.as_str()).collect();
                 return Err(invalid(
                     &remaining[0],
-                    format!("the stages {} depend on each other in a cycle", names.join(", ")),
+                    format!(
+                        "the stages {} depend on each other in a cycle",
+                        names.join(", ")
+                    ),
                 ));
             }
         }

@@ -90,10 +90,26 @@ pub fn builtin(name: &str) -> Option<DatasetSpec> {
                 "https://storage.googleapis.com/cvdf-datasets/mnist/".into(),
             ],
             files: vec![
-                pinned(TrainImages, "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db", 47_040_016),
-                pinned(TrainLabels, "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5", 60_008),
-                pinned(TestImages, "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7", 7_840_016),
-                pinned(TestLabels, "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2", 10_008),
+                pinned(
+                    TrainImages,
+                    "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+                    47_040_016,
+                ),
+                pinned(
+                    TrainLabels,
+                    "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+                    60_008,
+                ),
+                pinned(
+                    TestImages,
+                    "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+                    7_840_016,
+                ),
+                pinned(
+                    TestLabels,
+                    "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+                    10_008,
+                ),
             ],
             classes: 10,
         }),
@@ -101,10 +117,26 @@ pub fn builtin(name: &str) -> Option<DatasetSpec> {
             name: name.into(),
             urls: vec!["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/".into()],
             files: vec![
-                pinned(TrainImages, "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888", 47_040_016),
-                pinned(TrainLabels, "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9", 60_008),
-                pinned(TestImages, "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b", 7_840_016),
-                pinned(TestLabels, "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34", 10_008),
+                pinned(
+                    TrainImages,
+                    "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+                    47_040_016,
+                ),
+                pinned(
+                    TrainLabels,
+                    "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+                    60_008,
+                ),
+                pinned(
+                    TestImages,
+                    "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+                    7_840_016,
+                ),
+                pinned(
+                    TestLabels,
+                    "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+                    10_008,
+                ),
             ],
             classes: 10,
         }),

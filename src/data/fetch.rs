@@ -61,7 +61,12 @@ impl std::fmt::Display for Source {
 
 /// Lists the candidate sources of `file` for a dataset: `<mirror>/<dataset>/<file>` for
 /// each mirror, then `<base url><file>`.
-pub fn sources(dataset: &str, file: &FileSpec, mirrors: &[PathBuf], urls: &[String]) -> Vec<Source> {
+pub fn sources(
+    dataset: &str,
+    file: &FileSpec,
+    mirrors: &[PathBuf],
+    urls: &[String],
+) -> Vec<Source> {
     let name = file.file_name();
     let mut out: Vec<Source> = mirrors
         .iter()
@@ -99,10 +104,12 @@ pub fn fetch_payload(
             Source::Url(url) => download(url, http),
         };
         on_source(source);
-        let result = compressed.and_then(|bytes| decompress(&bytes)).and_then(|payload| {
-            verify(file, &payload)?;
-            Ok(payload)
-        });
+        let result = compressed
+            .and_then(|bytes| decompress(&bytes))
+            .and_then(|payload| {
+                verify(file, &payload)?;
+                Ok(payload)
+            });
         match result {
             Ok(payload) => return Ok(payload),
             Err(reason) => {
@@ -142,9 +149,14 @@ fn download(url: &str, http: &HttpSettings) -> Result<Vec<u8>, String> {
         }
         match agent.get(url).call() {
             Ok(resp) => {
-                let expected: Option<u64> = resp.header("Content-Length").and_then(|v| v.parse().ok());
+                let expected: Option<u64> =
+                    resp.header("Content-Length").and_then(|v| v.parse().ok());
                 let mut body = Vec::new();
-                match resp.into_reader().take(MAX_DOWNLOAD + 1).read_to_end(&mut body) {
+                match resp
+                    .into_reader()
+                    .take(MAX_DOWNLOAD + 1)
+                    .read_to_end(&mut body)
+                {
                     Ok(_) if body.len() as u64 > MAX_DOWNLOAD => {
                         return Err(format!("larger than {MAX_DOWNLOAD} bytes"))
                     }
@@ -154,7 +166,12 @@ fn download(url: &str, http: &HttpSettings) -> Result<Vec<u8>, String> {
                         }
                         _ => return Ok(body),
                     },
-                    Err(e) => last = format!("body read failed after {} bytes: {e}", body.len()),
+                    Err(e) => {
+                        last = match expected {
+                            Some(n) => format!("truncated body: {} of {n} bytes ({e})", body.len()),
+                            None => format!("body read failed after {} bytes: {e}", body.len()),
+                        }
+                    }
                 }
             }
             Err(ureq::Error::Status(code, resp)) => {

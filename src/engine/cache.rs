@@ -96,11 +96,11 @@ impl Cache {
     /// Creates an empty staging folder for one unit. The name carries host and pid so that
     /// leftovers of dead processes can be recognised and removed.
     pub fn begin(&self, stage: &str, key: &str) -> Result<Staging, CacheError> {
-        let dir = self
-            .root
-            .join(stage)
-            .join(STAGING)
-            .join(format!("{key}.{}.{}", hostname(), std::process::id()));
+        let dir = self.root.join(stage).join(STAGING).join(format!(
+            "{key}.{}.{}",
+            hostname(),
+            std::process::id()
+        ));
         if dir.exists() {
             fs::remove_dir_all(&dir).map_err(io_err(&dir))?;
         }

@@ -67,12 +67,25 @@ pub enum Reason {
     /// The last entry for this unit is gone (deleted or garbage-collected).
     EntryMissing,
     Forced,
-    VersionChanged { from: u32, to: u32 },
+    VersionChanged {
+        from: u32,
+        to: u32,
+    },
     CodeChanged,
-    ParamChanged { path: String, from: String, to: String },
-    InputChanged { input: String },
-    InputAdded { input: String },
-    InputRemoved { input: String },
+    ParamChanged {
+        path: String,
+        from: String,
+        to: String,
+    },
+    InputChanged {
+        input: String,
+    },
+    InputAdded {
+        input: String,
+    },
+    InputRemoved {
+        input: String,
+    },
 }
 
 impl fmt::Display for Reason {
@@ -146,7 +159,11 @@ fn diff_values(path: &str, old: &Value, new: &Value, out: &mut Vec<Reason>) {
             }
         }
         (a, b) if a != b => out.push(Reason::ParamChanged {
-            path: if path.is_empty() { "(all)".into() } else { path.into() },
+            path: if path.is_empty() {
+                "(all)".into()
+            } else {
+                path.into()
+            },
             from: render(a),
             to: render(b),
         }),

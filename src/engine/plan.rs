@@ -63,7 +63,12 @@ impl Plan {
             let upstream: BTreeMap<String, Vec<UnitSpec>> = meta
                 .needs
                 .iter()
-                .map(|n| (n.clone(), specs_by_stage.get(n).cloned().unwrap_or_default()))
+                .map(|n| {
+                    (
+                        n.clone(),
+                        specs_by_stage.get(n).cloned().unwrap_or_default(),
+                    )
+                })
                 .collect();
             let specs = node
                 .imp
@@ -107,7 +112,13 @@ impl Plan {
                     inputs,
                 };
                 let key = ingredients.key();
-                let status = status_of(cache, &unit, &key, &ingredients, forced.contains(&meta.name));
+                let status = status_of(
+                    cache,
+                    &unit,
+                    &key,
+                    &ingredients,
+                    forced.contains(&meta.name),
+                );
                 index.insert(unit.clone(), units.len());
                 units.push(PlannedUnit {
                     unit,
@@ -147,6 +158,21 @@ impl Plan {
             }
         }
         (0..self.units.len()).filter(|&i| needed[i]).collect()
+    }
+
+    /// The units of `targets` and, transitively, every input they read: the units a run
+    /// of `targets` uses, whether from the cache or by running them.
+    pub fn closure(&self, targets: &BTreeSet<String>) -> Vec<usize> {
+        let mut used = vec![false; self.units.len()];
+        let mut stack: Vec<usize> = (0..self.units.len())
+            .filter(|&i| targets.contains(&self.units[i].unit.stage))
+            .collect();
+        while let Some(i) = stack.pop() {
+            if !std::mem::replace(&mut used[i], true) {
+                stack.extend(&self.units[i].deps);
+            }
+        }
+        (0..self.units.len()).filter(|&i| used[i]).collect()
     }
 
     /// Every key the plan references, as (stage, key).

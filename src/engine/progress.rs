@@ -135,7 +135,11 @@ impl UnitProgress for BarProgress<'_> {
             return;
         }
         *last = Instant::now();
-        let text = format!("{} {} {done}/{total}", self.label, self.what.lock().unwrap());
+        let text = format!(
+            "{} {} {done}/{total}",
+            self.label,
+            self.what.lock().unwrap()
+        );
         self.owner.with_bar(|bar| {
             bar.set_postfix(text);
             let _ = bar.refresh();

@@ -133,7 +133,7 @@ impl Executor for InProcess {
                         states[p] = State::Running;
                         break Some(p);
                     }
-                    let running = states.iter().any(|s| *s == State::Running);
+                    let running = states.contains(&State::Running);
                     if !waiting || !running {
                         // Nothing left that could become ready.
                         wake.notify_all();
@@ -212,7 +212,9 @@ pub fn run_unit(
     options: &RunOptions,
     progress: &dyn UnitProgress,
 ) -> Result<Duration, String> {
-    let staging = cache.begin(&planned.unit.stage, &planned.key).map_err(|e| e.to_string())?;
+    let staging = cache
+        .begin(&planned.unit.stage, &planned.key)
+        .map_err(|e| e.to_string())?;
     let started_at = SystemTime::now();
     let clock = Instant::now();
     let job = UnitJob {
@@ -265,7 +267,9 @@ pub fn run_unit(
         },
         info: outcome.info,
     };
-    cache.commit(staging, &manifest).map_err(|e| e.to_string())?;
+    cache
+        .commit(staging, &manifest)
+        .map_err(|e| e.to_string())?;
     Ok(duration)
 }
 

@@ -54,7 +54,10 @@ impl ConfigIssue {
 pub fn parse_tables<T: serde::de::DeserializeOwned>(tables: &Value) -> Result<T, ConfigIssue> {
     serde_path_to_error::deserialize(tables).map_err(|e| {
         let path = e.path().to_string();
-        ConfigIssue::new(if path == "." { String::new() } else { path }, e.inner().to_string())
+        ConfigIssue::new(
+            if path == "." { String::new() } else { path },
+            e.inner().to_string(),
+        )
     })
 }
 

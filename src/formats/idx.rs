@@ -100,18 +100,34 @@ mod tests {
         let good = encode_idx(&[3], &[1, 2, 3]);
         let mut bad_magic = good.clone();
         bad_magic[0] = 0x1f;
-        assert!(matches!(parse_idx(&bad_magic, 1), Err(IdxError::BadMagic(_))));
+        assert!(matches!(
+            parse_idx(&bad_magic, 1),
+            Err(IdxError::BadMagic(_))
+        ));
         let mut float_type = good.clone();
         float_type[2] = 0x0d;
-        assert_eq!(parse_idx(&float_type, 1), Err(IdxError::NotUnsignedByte(0x0d)));
-        assert!(matches!(parse_idx(&good, 3), Err(IdxError::WrongRank { .. })));
+        assert_eq!(
+            parse_idx(&float_type, 1),
+            Err(IdxError::NotUnsignedByte(0x0d))
+        );
+        assert!(matches!(
+            parse_idx(&good, 3),
+            Err(IdxError::WrongRank { .. })
+        ));
         assert!(matches!(
             parse_idx(&good[..good.len() - 1], 1),
-            Err(IdxError::WrongLength { expected: 11, found: 10, .. })
+            Err(IdxError::WrongLength {
+                expected: 11,
+                found: 10,
+                ..
+            })
         ));
         let mut long = good.clone();
         long.push(0);
-        assert!(matches!(parse_idx(&long, 1), Err(IdxError::WrongLength { .. })));
+        assert!(matches!(
+            parse_idx(&long, 1),
+            Err(IdxError::WrongLength { .. })
+        ));
         assert_eq!(parse_idx(&good[..2], 1), Err(IdxError::TooShort(2)));
     }
 }

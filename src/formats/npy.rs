@@ -40,12 +40,20 @@ impl NpyElement for f32 {
 }
 
 pub fn write_npy<T: NpyElement>(path: &Path, shape: &[usize], values: &[T]) -> io::Result<()> {
-    assert_eq!(shape.iter().product::<usize>(), values.len(), "shape matches data");
+    assert_eq!(
+        shape.iter().product::<usize>(),
+        values.len(),
+        "shape matches data"
+    );
     let dims = match shape {
         [n] => format!("({n},)"),
         _ => format!(
             "({})",
-            shape.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
+            shape
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     };
     let mut header = format!(
@@ -66,7 +74,12 @@ pub fn write_npy<T: NpyElement>(path: &Path, shape: &[usize], values: &[T]) -> i
 
 /// Reads an array written by [`write_npy`] (C order, the expected element type).
 pub fn read_npy<T: NpyElement>(path: &Path) -> io::Result<(Vec<usize>, Vec<T>)> {
-    let bad = |m: String| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {m}", path.display()));
+    let bad = |m: String| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}: {m}", path.display()),
+        )
+    };
     let mut input = BufReader::new(File::open(path)?);
     let mut prefix = [0u8; 10];
     input.read_exact(&mut prefix)?;
@@ -77,8 +90,13 @@ pub fn read_npy<T: NpyElement>(path: &Path) -> io::Result<(Vec<usize>, Vec<T>)> 
     let mut header = vec![0u8; len];
     input.read_exact(&mut header)?;
     let header = String::from_utf8_lossy(&header);
-    if !header.contains(&format!("'descr': '{}'", T::DESCR)) || !header.contains("'fortran_order': False") {
-        return Err(bad(format!("expected C-order {} data, header is {header}", T::DESCR)));
+    if !header.contains(&format!("'descr': '{}'", T::DESCR))
+        || !header.contains("'fortran_order': False")
+    {
+        return Err(bad(format!(
+            "expected C-order {} data, header is {header}",
+            T::DESCR
+        )));
     }
     let shape_text = header
         .split("'shape': (")
@@ -89,7 +107,10 @@ pub fn read_npy<T: NpyElement>(path: &Path) -> io::Result<(Vec<usize>, Vec<T>)> 
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse().map_err(|_| bad(format!("bad shape `{shape_text}`"))))
+        .map(|s| {
+            s.parse()
+                .map_err(|_| bad(format!("bad shape `{shape_text}`")))
+        })
         .collect::<Result<_, _>>()?;
     let count: usize = shape.iter().product();
     let mut bytes = Vec::with_capacity(count * std::mem::size_of::<T>());
@@ -114,7 +135,10 @@ mod tests {
         let p = dir.path().join("a.npy");
         write_npy(&p, &[2, 3], &[0.0f32, 1.5, -2.0, 3.0, 4.0, 5.0]).unwrap();
         let bytes = std::fs::read(&p).unwrap();
-        assert_eq!((10 + u16::from_le_bytes([bytes[8], bytes[9]]) as usize) % 64, 0);
+        assert_eq!(
+            (10 + u16::from_le_bytes([bytes[8], bytes[9]]) as usize) % 64,
+            0
+        );
         let (shape, v) = read_npy::<f32>(&p).unwrap();
         assert_eq!(shape, vec![2, 3]);
         assert_eq!(v[2], -2.0);

@@ -26,12 +26,22 @@ pub struct CommandStage {
 }
 
 impl StageImpl for CommandStage {
-    fn units(&self, tables: &Value, upstream: &BTreeMap<String, Vec<UnitSpec>>) -> Result<Vec<UnitSpec>, ConfigIssue> {
+    fn units(
+        &self,
+        tables: &Value,
+        upstream: &BTreeMap<String, Vec<UnitSpec>>,
+    ) -> Result<Vec<UnitSpec>, ConfigIssue> {
         let params = json!({ "tables": tables, "command": self.command, "outputs": self.outputs });
         let all_inputs = || -> Vec<UnitRef> {
             self.needs
                 .iter()
-                .flat_map(|s| upstream.get(s).into_iter().flatten().map(move |u| UnitRef::new(s, &u.id)))
+                .flat_map(|s| {
+                    upstream
+                        .get(s)
+                        .into_iter()
+                        .flatten()
+                        .map(move |u| UnitRef::new(s, &u.id))
+                })
                 .collect()
         };
         Ok(match &self.per_unit_of {
@@ -65,16 +75,23 @@ impl StageImpl for CommandStage {
         let expand = |arg: &str| -> Result<String, UnitError> {
             let mut a = arg.replace("{out}", &out).replace("{unit}", &job.unit.id);
             while let Some(start) = a.find("{input:") {
-                let end = a[start..].find('}').map(|e| start + e).ok_or("unclosed {input:...}")?;
+                let end = a[start..]
+                    .find('}')
+                    .map(|e| start + e)
+                    .ok_or("unclosed {input:...}")?;
                 let stage = &a[start + 7..end];
-                let path = job
-                    .input_of(stage)
-                    .ok_or_else(|| format!("`{arg}`: this unit has no input from stage `{stage}`"))?;
+                let path = job.input_of(stage).ok_or_else(|| {
+                    format!("`{arg}`: this unit has no input from stage `{stage}`")
+                })?;
                 a.replace_range(start..=end, &path.to_string_lossy());
             }
             Ok(a)
         };
-        let args: Vec<String> = self.command.iter().map(|a| expand(a)).collect::<Result<_, _>>()?;
+        let args: Vec<String> = self
+            .command
+            .iter()
+            .map(|a| expand(a))
+            .collect::<Result<_, _>>()?;
         let log_path = job.out_dir.join("log.txt");
         let log = std::fs::File::create(&log_path)?;
         job.progress.note(&format!("running {}", args.join(" ")));
@@ -102,12 +119,20 @@ impl StageImpl for CommandStage {
             )
             .into());
         }
-        let missing: Vec<&String> = self.outputs.iter().filter(|o| !job.out_dir.join(o).exists()).collect();
+        let missing: Vec<&String> = self
+            .outputs
+            .iter()
+            .filter(|o| !job.out_dir.join(o).exists())
+            .collect();
         if !missing.is_empty() {
             return Err(format!(
                 "stage `{}`: the command succeeded but did not write the declared output(s) {}",
                 self.name,
-                missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+                missing
+                    .iter()
+                    .map(|m| format!("`{m}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
             .into());
         }

@@ -4,7 +4,9 @@
 
 use crate::data::datasets::{self, DatasetSpec, FileSpec, Role};
 use crate::data::fetch::{fetch_payload, sources, HttpSettings};
-use crate::engine::stage::{parse_tables, ConfigIssue, StageImpl, UnitError, UnitJob, UnitOutcome, UnitSpec};
+use crate::engine::stage::{
+    parse_tables, ConfigIssue, StageImpl, UnitError, UnitJob, UnitOutcome, UnitSpec,
+};
 use crate::formats::idx::{parse_idx, IdxArray};
 use crate::formats::npy::write_npy;
 use serde::Deserialize;
@@ -66,7 +68,10 @@ struct CustomDataset {
 }
 
 fn default_datasets() -> Vec<String> {
-    datasets::BUILTIN_NAMES.iter().map(|s| s.to_string()).collect()
+    datasets::BUILTIN_NAMES
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
 }
 fn default_val_size() -> usize {
     10_000
@@ -109,7 +114,12 @@ pub enum DataError {
 }
 
 impl DataStage {
-    fn spec_for(&self, name: &str, table: &DataTable, index: usize) -> Result<DatasetSpec, ConfigIssue> {
+    fn spec_for(
+        &self,
+        name: &str,
+        table: &DataTable,
+        index: usize,
+    ) -> Result<DatasetSpec, ConfigIssue> {
         if let Some(custom) = table.custom.get(name) {
             if datasets::builtin(name).is_some() {
                 return Err(ConfigIssue::new(
@@ -170,13 +180,21 @@ impl DataStage {
 }
 
 impl StageImpl for DataStage {
-    fn units(&self, tables: &Value, _: &BTreeMap<String, Vec<UnitSpec>>) -> Result<Vec<UnitSpec>, ConfigIssue> {
+    fn units(
+        &self,
+        tables: &Value,
+        _: &BTreeMap<String, Vec<UnitSpec>>,
+    ) -> Result<Vec<UnitSpec>, ConfigIssue> {
         let Tables { data } = parse_tables(tables)?;
         if data.val_size == 0 {
             return Err(ConfigIssue::new("data.val_size", "must be at least 1"));
         }
         if data.attempts == 0 || data.timeout_s == 0 {
-            let key = if data.attempts == 0 { "data.attempts" } else { "data.timeout_s" };
+            let key = if data.attempts == 0 {
+                "data.attempts"
+            } else {
+                "data.timeout_s"
+            };
             return Err(ConfigIssue::new(key, "must be at least 1"));
         }
         let mut mirrors = self.extra_mirrors.clone();
@@ -184,11 +202,17 @@ impl StageImpl for DataStage {
         let mut units = Vec::new();
         for (i, name) in data.datasets.iter().enumerate() {
             if data.datasets[..i].contains(name) {
-                return Err(ConfigIssue::new(format!("data.datasets[{i}]"), format!("`{name}` is listed twice")));
+                return Err(ConfigIssue::new(
+                    format!("data.datasets[{i}]"),
+                    format!("`{name}` is listed twice"),
+                ));
             }
             let spec = self.spec_for(name, &data, i)?;
-            let digests: BTreeMap<&str, &str> =
-                spec.files.iter().map(|f| (f.role.stem(), f.sha256.as_str())).collect();
+            let digests: BTreeMap<&str, &str> = spec
+                .files
+                .iter()
+                .map(|f| (f.role.stem(), f.sha256.as_str()))
+                .collect();
             units.push(UnitSpec {
                 id: name.clone(),
                 params: json!({
@@ -252,7 +276,10 @@ impl StageImpl for DataStage {
             problem,
         };
         let mut counts = BTreeMap::new();
-        for (images_role, labels_role) in [(Role::TrainImages, Role::TrainLabels), (Role::TestImages, Role::TestLabels)] {
+        for (images_role, labels_role) in [
+            (Role::TrainImages, Role::TrainLabels),
+            (Role::TestImages, Role::TestLabels),
+        ] {
             let images = &arrays[images_role.stem()];
             let labels = &arrays[labels_role.stem()];
             if images.dims[0] != labels.dims[0] {
@@ -265,7 +292,10 @@ impl StageImpl for DataStage {
             if let Some(bad) = labels.data.iter().position(|&l| l as usize >= spec.classes) {
                 return Err(content(
                     labels_role,
-                    format!("label {} at index {bad} is not below classes = {}", labels.data[bad], spec.classes),
+                    format!(
+                        "label {} at index {bad} is not below classes = {}",
+                        labels.data[bad], spec.classes
+                    ),
                 )
                 .into());
             }
@@ -282,14 +312,29 @@ impl StageImpl for DataStage {
         let features = train.dims[1] * train.dims[2];
         let test = &arrays[Role::TestImages.stem()];
         if test.dims[1] * test.dims[2] != features {
-            return Err(content(Role::TestImages, format!("image size {:?} differs from training images", &test.dims[1..])).into());
+            return Err(content(
+                Role::TestImages,
+                format!(
+                    "image size {:?} differs from training images",
+                    &test.dims[1..]
+                ),
+            )
+            .into());
         }
         let n_train = n_official - val_size;
         let train_labels = &arrays[Role::TrainLabels.stem()].data;
         let test_labels = &arrays[Role::TestLabels.stem()].data;
         let splits: [(&str, &[u8], &[u8]); 3] = [
-            ("train", &train.data[..n_train * features], &train_labels[..n_train]),
-            ("val", &train.data[n_train * features..], &train_labels[n_train..]),
+            (
+                "train",
+                &train.data[..n_train * features],
+                &train_labels[..n_train],
+            ),
+            (
+                "val",
+                &train.data[n_train * features..],
+                &train_labels[n_train..],
+            ),
             ("test", &test.data, test_labels),
         ];
         job.progress.phase("splits", 3);
@@ -297,7 +342,8 @@ impl StageImpl for DataStage {
             let scaled: Vec<f32> = pixels.iter().map(|&p| p as f32 / 255.0).collect();
             let n = labels.len();
             let path = job.out_dir.join(format!("{split}-images.npy"));
-            write_npy(&path, &[n, features], &scaled).map_err(|source| DataError::Write { path, source })?;
+            write_npy(&path, &[n, features], &scaled)
+                .map_err(|source| DataError::Write { path, source })?;
             let path = job.out_dir.join(format!("{split}-labels.npy"));
             write_npy(&path, &[n], labels).map_err(|source| DataError::Write { path, source })?;
             let mut per_class = vec![0usize; spec.classes];
@@ -314,7 +360,8 @@ impl StageImpl for DataStage {
             "sources": used_sources,
         });
         let path = job.out_dir.join("dataset.json");
-        std::fs::write(&path, serde_json::to_string_pretty(&info)?).map_err(|source| DataError::Write { path, source })?;
+        std::fs::write(&path, serde_json::to_string_pretty(&info)?)
+            .map_err(|source| DataError::Write { path, source })?;
         Ok(UnitOutcome {
             device: "cpu".into(),
             info,

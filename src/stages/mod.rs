@@ -38,7 +38,9 @@ pub fn instantiate(decl: &StageDecl, ctx: &StageContext) -> Box<dyn StageImpl> {
             base_dir: ctx.base_dir.clone(),
             extra_mirrors: ctx.data_mirrors.clone(),
         }),
-        (StageKind::Builtin, other) => unreachable!("declaration validation admits only built-in stages, not `{other}`"),
+        (StageKind::Builtin, other) => {
+            unreachable!("declaration validation admits only built-in stages, not `{other}`")
+        }
         (StageKind::Command, _) => Box::new(command::CommandStage {
             name: decl.name.clone(),
             command: decl.command.clone(),

@@ -1,0 +1,243 @@
+//! Shared test fixtures: a throw-away project folder, tiny IDX datasets, and a real HTTP
+//! server on 127.0.0.1 that can misbehave on purpose.
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use flate2::write::GzEncoder;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The real datasets beside the repository (`../shared/datasets`).
+pub fn shared_datasets() -> PathBuf {
+    repo_root().join("../shared/datasets")
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn sha256(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut e = GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+pub fn idx(dims: &[usize], data: &[u8]) -> Vec<u8> {
+    repro::formats::idx::encode_idx(dims, data)
+}
+
+/// A tiny MNIST-style dataset: `n_train` and `n_test` images of 2x2 pixels, 3 classes.
+pub struct TinyDataset {
+    /// Decompressed payloads by file stem.
+    pub payloads: HashMap<&'static str, Vec<u8>>,
+}
+
+impl TinyDataset {
+    pub fn new(n_train: usize, n_test: usize) -> Self {
+        let images = |n: usize| {
+            idx(
+                &[n, 2, 2],
+                &(0..n * 4).map(|i| (i * 37 % 256) as u8).collect::<Vec<_>>(),
+            )
+        };
+        let labels = |n: usize| idx(&[n], &(0..n).map(|i| (i % 3) as u8).collect::<Vec<_>>());
+        let mut payloads = HashMap::new();
+        payloads.insert("train-images-idx3-ubyte", images(n_train));
+        payloads.insert("train-labels-idx1-ubyte", labels(n_train));
+        payloads.insert("t10k-images-idx3-ubyte", images(n_test));
+        payloads.insert("t10k-labels-idx1-ubyte", labels(n_test));
+        TinyDataset { payloads }
+    }
+
+    /// The `[data.custom.tiny]` table declaring this dataset, served from `url`.
+    pub fn toml(&self, url: &str, val_size: usize) -> String {
+        let mut s = format!(
+            "[data]\ndatasets = [\"tiny\"]\nval_size = {val_size}\nattempts = 1\ntimeout_s = 5\n\n[data.custom.tiny]\nurls = [\"{url}\"]\nclasses = 3\n[data.custom.tiny.payload_sha256]\n"
+        );
+        let mut stems: Vec<_> = self.payloads.keys().collect();
+        stems.sort();
+        for stem in stems {
+            s.push_str(&format!("{stem} = \"{}\"\n", sha256(&self.payloads[stem])));
+        }
+        s
+    }
+
+    /// Writes the gzipped files as a mirror folder `<dir>/tiny/<file>.gz`.
+    pub fn write_mirror(&self, dir: &Path) {
+        std::fs::create_dir_all(dir.join("tiny")).unwrap();
+        for (stem, payload) in &self.payloads {
+            std::fs::write(dir.join("tiny").join(format!("{stem}.gz")), gzip(payload)).unwrap();
+        }
+    }
+}
+
+/// What the test server answers for a path.
+#[derive(Clone)]
+pub enum Reply {
+    Ok(Vec<u8>),
+    /// Announces the full length, sends only the first half, then closes.
+    Truncated(Vec<u8>),
+    Status(u16),
+}
+
+/// A minimal HTTP/1.1 server on 127.0.0.1 with a fixed route table; unknown paths get 404.
+pub struct TestServer {
+    pub base: String,
+    pub routes: Arc<Mutex<HashMap<String, Reply>>>,
+    pub hits: Arc<Mutex<Vec<String>>>,
+}
+
+impl TestServer {
+    pub fn start() -> TestServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}/", listener.local_addr().unwrap());
+        let routes: Arc<Mutex<HashMap<String, Reply>>> = Arc::default();
+        let hits: Arc<Mutex<Vec<String>>> = Arc::default();
+        let (r, h) = (routes.clone(), hits.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request = String::new();
+                if reader.read_line(&mut request).is_err() {
+                    continue;
+                }
+                // Drain the headers.
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                }
+                let path = request.split_whitespace().nth(1).unwrap_or("/").to_string();
+                h.lock().unwrap().push(path.clone());
+                let reply = r
+                    .lock()
+                    .unwrap()
+                    .get(&path)
+                    .cloned()
+                    .unwrap_or(Reply::Status(404));
+                let _ = match reply {
+                    Reply::Ok(body) => {
+                        let head = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                            body.len()
+                        );
+                        stream
+                            .write_all(head.as_bytes())
+                            .and_then(|_| stream.write_all(&body))
+                    }
+                    Reply::Truncated(body) => {
+                        let head = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                            body.len()
+                        );
+                        stream
+                            .write_all(head.as_bytes())
+                            .and_then(|_| stream.write_all(&body[..body.len() / 2]))
+                    }
+                    Reply::Status(code) => {
+                        let head = format!("HTTP/1.1 {code} Nope\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                        stream.write_all(head.as_bytes())
+                    }
+                };
+                let _ = stream.flush();
+            }
+        });
+        TestServer { base, routes, hits }
+    }
+
+    pub fn serve(&self, path: &str, reply: Reply) {
+        self.routes.lock().unwrap().insert(path.to_string(), reply);
+    }
+
+    /// Serves every file of `data` gzipped under `/<prefix>/`.
+    pub fn serve_dataset(&self, prefix: &str, data: &TinyDataset) {
+        for (stem, payload) in &data.payloads {
+            self.serve(&format!("/{prefix}/{stem}.gz"), Reply::Ok(gzip(payload)));
+        }
+    }
+}
+
+/// A temporary project: its own pipeline.toml and cache, the repository's stage
+/// declarations unless told otherwise.
+pub struct TestProject {
+    pub dir: tempfile::TempDir,
+}
+
+impl TestProject {
+    pub fn new(tables: &str) -> TestProject {
+        Self::with_stages(tables, &repo_root().join("stages"))
+    }
+
+    pub fn with_stages(tables: &str, stages: &Path) -> TestProject {
+        let dir = tempfile::tempdir().unwrap();
+        let p = TestProject { dir };
+        p.write_config(tables, stages);
+        p
+    }
+
+    pub fn write_config(&self, tables: &str, stages: &Path) {
+        let text = format!(
+            "[project]\nstages = {:?}\n\n{tables}",
+            stages.display().to_string()
+        );
+        std::fs::write(self.path().join("pipeline.toml"), text).unwrap();
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn cache(&self) -> PathBuf {
+        self.path().join("cache")
+    }
+
+    pub fn repro(&self) -> Command {
+        let mut c = Command::cargo_bin("repro").unwrap();
+        c.current_dir(self.path())
+            .env_remove("REPRO_DATA_MIRROR")
+            .env_remove("REPRO_PROFILE");
+        c
+    }
+
+    /// Committed entries of a stage (folders with a manifest).
+    pub fn entries(&self, stage: &str) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        if let Ok(rd) = std::fs::read_dir(self.cache().join(stage)) {
+            for e in rd.flatten() {
+                let p = e.path();
+                let name = e.file_name().to_string_lossy().into_owned();
+                if !name.starts_with('.') && p.is_dir() {
+                    out.push(p);
+                }
+            }
+        }
+        out
+    }
+
+    /// Files left anywhere under the cache's staging folders.
+    pub fn staging_leftovers(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        if let Ok(rd) = std::fs::read_dir(self.cache()) {
+            for stage in rd.flatten() {
+                if let Ok(st) = std::fs::read_dir(stage.path().join(".staging")) {
+                    out.extend(st.flatten().map(|e| e.path()));
+                }
+            }
+        }
+        out
+    }
+}

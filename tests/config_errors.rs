@@ -1,0 +1,143 @@
+//! Bad configuration is rejected before anything runs, naming file, line and key.
+
+mod common;
+
+use common::*;
+use predicates::prelude::*;
+use predicates::str::contains;
+
+fn rejected(tables: &str) -> String {
+    let p = TestProject::new(tables);
+    let out = p
+        .repro()
+        .args(["run", "--dry-run"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    assert!(p.entries("data").is_empty());
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn toml_syntax_error_names_file_and_line() {
+    let e = rejected("[data]\nval_size = = 3\n");
+    assert!(e.contains("pipeline.toml") && e.contains("line 5"), "{e}");
+}
+
+#[test]
+fn unknown_key_names_file_line_and_key() {
+    // Line numbers count the [project] header the fixture writes (3 lines).
+    let e = rejected("[data]\nval_size = 3\nbogus = 1\n");
+    assert!(
+        e.contains("pipeline.toml:6: key `data.bogus`") && e.contains("unknown field"),
+        "{e}"
+    );
+}
+
+#[test]
+fn wrong_type_names_the_key() {
+    let e = rejected("[data]\nval_size = \"many\"\n");
+    assert!(
+        e.contains("pipeline.toml:5: key `data.val_size`") && e.contains("invalid type"),
+        "{e}"
+    );
+}
+
+#[test]
+fn impossible_value_names_the_key() {
+    let e = rejected("[data]\nval_size = 0\n");
+    assert!(
+        e.contains("pipeline.toml:5: key `data.val_size`: must be at least 1"),
+        "{e}"
+    );
+}
+
+#[test]
+fn unknown_dataset_lists_the_known_ones() {
+    let e = rejected("[data]\ndatasets = [\n  \"mnist\",\n  \"kmnist\",\n]\n");
+    assert!(
+        e.contains("pipeline.toml:7: key `data.datasets[1]`")
+            && e.contains("unknown dataset `kmnist`"),
+        "{e}"
+    );
+    assert!(e.contains("fashion-mnist"), "{e}");
+}
+
+#[test]
+fn unknown_table_is_rejected() {
+    let e = rejected("[dtaa]\nval_size = 3\n");
+    assert!(
+        e.contains("pipeline.toml:4: key `dtaa`") && e.contains("no stage reads it"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_bad_profile_value_points_at_the_profile() {
+    let p = TestProject::new("[data]\nval_size = 5\n\n[profiles.small.data]\nval_size = 0\n");
+    p.repro().args(["run", "--dry-run"]).assert().success();
+    p.repro()
+        .args(["run", "--dry-run", "--profile", "small"])
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "pipeline.toml:8: key `profiles.small.data.val_size`: must be at least 1",
+        ));
+    p.repro()
+        .args(["status", "--profile", "tiny"])
+        .assert()
+        .code(2)
+        .stderr(contains("no profile `tiny`; profiles defined: small"));
+}
+
+#[test]
+fn unknown_stage_name_lists_the_valid_ones() {
+    let p = TestProject::new("");
+    p.repro()
+        .args(["run", "trian"])
+        .assert()
+        .code(2)
+        .stderr(contains("unknown stage `trian`; stages: data (or `all`)"));
+}
+
+#[test]
+fn a_malformed_stage_declaration_is_named() {
+    let p = TestProject::new("");
+    let stages = p.path().join("stages");
+    std::fs::create_dir_all(&stages).unwrap();
+    std::fs::copy(
+        repo_root().join("stages/data.toml"),
+        stages.join("data.toml"),
+    )
+    .unwrap();
+    std::fs::write(
+        stages.join("mine.toml"),
+        "name = \"mine\"\ndescription = \"x\"\nversion = 1\nkind = \"command\"\ncommand = [\"true\"]\noutputs = [\"a\"]\nneeds = [\"dta\"]\n",
+    )
+    .unwrap();
+    p.write_config("", &stages);
+    p.repro().arg("dag").assert().code(2).stderr(contains(
+        "mine.toml:7: key `needs`: unknown stage `dta`; declared stages: data, mine",
+    ));
+    std::fs::write(
+        stages.join("mine.toml"),
+        "name = \"mine\"\ndescription = \"x\"\nversion = 1\nrun = 3\n",
+    )
+    .unwrap();
+    p.repro().arg("dag").assert().code(2).stderr(
+        contains("mine.toml")
+            .and(contains("line 4"))
+            .and(contains("unknown field `run`")),
+    );
+}
+
+#[test]
+fn a_missing_config_file_is_named() {
+    let p = TestProject::new("");
+    p.repro()
+        .args(["--config", "nope.toml", "status"])
+        .assert()
+        .code(2)
+        .stderr(contains("nope.toml"));
+}

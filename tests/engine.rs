@@ -1,0 +1,347 @@
+//! The engine end to end through the CLI: keys and staleness reasons, dry runs, command
+//! stages, crash safety, the cache lock, verify and gc.
+
+mod common;
+
+use common::*;
+use predicates::prelude::*;
+use predicates::str::contains;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+/// A stage dir with the built-in `data` stage and two command stages: `count` (one unit
+/// per dataset) and `slow` (one unit that can be made to block).
+fn stages_dir(root: &Path) -> std::path::PathBuf {
+    let dir = root.join("stages");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(repo_root().join("stages/data.toml"), dir.join("data.toml")).unwrap();
+    std::fs::write(
+        dir.join("count.toml"),
+        r#"name = "count"
+description = "Counts training samples (a user's own stage)"
+version = 1
+kind = "command"
+needs = ["data"]
+reads = ["count"]
+per_unit_of = "data"
+sources = ["count.sh"]
+command = ["sh", "count.sh", "{input:data}", "{out}"]
+outputs = ["count.txt"]
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("slow.toml"),
+        r#"name = "slow"
+description = "Writes in two steps and can be held in between"
+version = 1
+kind = "command"
+command = ["sh", "-c", "echo first > \"$REPRO_OUT/out.txt\"; while [ -f hold ]; do sleep 0.05; done; echo second >> \"$REPRO_OUT/out.txt\""]
+outputs = ["out.txt"]
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("count.sh"),
+        "python3 -c \"import json,sys,os; d=json.load(open(sys.argv[1]+'/dataset.json')); f=json.loads(os.environ['REPRO_PARAMS'])['count']['factor']; open(sys.argv[2]+'/count.txt','w').write(str(d['splits']['train']['samples']*f))\" \"$1\" \"$2\"\n",
+    )
+    .unwrap();
+    dir
+}
+
+fn project_with_pipeline(factor: u32, val_size: usize) -> TestProject {
+    let data = TinyDataset::new(10, 4);
+    let p = TestProject::new("");
+    let stages = stages_dir(p.path());
+    data.write_mirror(&p.path().join("mirror"));
+    let tables = data.toml("http://127.0.0.1:9/", val_size).replacen(
+        "[data]\n",
+        "[data]\nmirrors = [\"mirror\"]\n",
+        1,
+    ) + &format!("\n[count]\nfactor = {factor}\n");
+    p.write_config(&tables, &stages);
+    p
+}
+
+fn set_config(p: &TestProject, factor: u32, val_size: usize) {
+    let text = std::fs::read_to_string(p.path().join("pipeline.toml")).unwrap();
+    let text = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("factor =") {
+                format!("factor = {factor}")
+            } else if l.starts_with("val_size =") {
+                format!("val_size = {val_size}")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(p.path().join("pipeline.toml"), text).unwrap();
+}
+
+fn read_output(p: &TestProject, stage: &str, file: &str) -> String {
+    let entries = p.entries(stage);
+    assert_eq!(entries.len(), 1, "one entry for {stage}");
+    std::fs::read_to_string(entries[0].join(file)).unwrap()
+}
+
+#[test]
+fn runs_command_stages_and_explains_what_is_stale() {
+    let p = project_with_pipeline(3, 2);
+    p.repro()
+        .args(["run", "count"])
+        .assert()
+        .success()
+        .stderr(contains("2 unit(s) run"));
+    assert_eq!(read_output(&p, "count", "count.txt"), "24");
+    assert!(p.entries("slow").is_empty(), "only what `count` needs ran");
+
+    // Editing a parameter read only by `count` touches only `count`.
+    set_config(&p, 5, 2);
+    p.repro()
+        .args(["run", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(contains("would run 2 unit(s)"))
+        .stdout(
+            contains("count/tiny").and(contains("parameter tables.count.factor changed: 3 -> 5")),
+        )
+        .stdout(contains("slow/all").and(contains("missing (never built)")))
+        .stdout(contains("data/tiny").not());
+
+    // Editing a data parameter reruns data and, through its key, count.
+    set_config(&p, 3, 3);
+    p.repro()
+        .args(["run", "count", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(contains("would run 2 unit(s)"))
+        .stdout(contains("data/tiny").and(contains("parameter val_size changed: 2 -> 3")))
+        .stdout(contains("count/tiny").and(contains("input data/tiny changed")));
+    set_config(&p, 3, 2);
+    p.repro()
+        .args(["run", "count", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(contains("would run 0 unit(s)"));
+
+    // Editing the stage's script is a code change.
+    let script = p.path().join("count.sh");
+    let text = std::fs::read_to_string(&script).unwrap();
+    std::fs::write(&script, format!("# edited\n{text}")).unwrap();
+    p.repro()
+        .args(["run", "count", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(contains("count/tiny").and(contains("code of the stage changed")));
+    p.repro()
+        .args(["run", "count"])
+        .assert()
+        .success()
+        .stderr(contains("1 unit(s) run, 1 reused"));
+
+    // `status` agrees, and `--force` reruns a fresh stage.
+    p.repro()
+        .arg("status")
+        .assert()
+        .success()
+        .stdout(contains("slow").and(contains("missing (never built)")));
+    p.repro()
+        .args(["run", "data", "--force", "data"])
+        .assert()
+        .success()
+        .stderr(contains("1 unit(s) run"));
+}
+
+#[test]
+fn a_failing_command_leaves_no_entry_and_keep_going_runs_the_rest() {
+    let p = project_with_pipeline(3, 2);
+    std::fs::write(
+        p.path().join("count.sh"),
+        "echo 'cannot count' >&2; exit 3\n",
+    )
+    .unwrap();
+    p.repro()
+        .args(["run", "all", "--keep-going"])
+        .assert()
+        .code(1)
+        .stderr(contains("count/tiny failed").and(contains("cannot count")))
+        .stderr(contains("2 unit(s) run, 0 reused, 1 failed"));
+    assert!(p.entries("count").is_empty());
+    assert_eq!(p.entries("slow").len(), 1, "the independent unit still ran");
+    assert!(p.staging_leftovers().is_empty());
+}
+
+#[test]
+fn sigkill_mid_unit_leaves_no_valid_entry_and_the_next_run_completes() {
+    let p = project_with_pipeline(3, 2);
+    let hold = p.path().join("hold");
+    std::fs::write(&hold, "").unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("repro");
+    let mut child = std::process::Command::new(&bin)
+        .args(["run", "slow"])
+        .current_dir(p.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the unit has written its first half into the staging folder.
+    let start = Instant::now();
+    loop {
+        let partial = p
+            .staging_leftovers()
+            .iter()
+            .any(|d| d.join("out.txt").exists());
+        if partial {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "unit never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(
+        p.entries("slow").is_empty(),
+        "a killed unit is not an entry"
+    );
+    std::fs::remove_file(&hold).unwrap();
+
+    p.repro()
+        .args(["run", "slow"])
+        .assert()
+        .success()
+        .stderr(contains("1 unit(s) run"));
+    assert_eq!(read_output(&p, "slow", "out.txt"), "first\nsecond\n");
+    assert!(
+        p.staging_leftovers().is_empty(),
+        "the dead process's staging folder was cleaned"
+    );
+    p.repro()
+        .arg("verify")
+        .assert()
+        .success()
+        .stdout(contains("0 problem(s)"));
+}
+
+#[test]
+fn a_second_repro_waits_for_the_cache_lock() {
+    let p = project_with_pipeline(3, 2);
+    let hold = p.path().join("hold");
+    std::fs::write(&hold, "").unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("repro");
+    let mut first = std::process::Command::new(&bin)
+        .args(["run", "slow"])
+        .current_dir(p.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !p
+        .staging_leftovers()
+        .iter()
+        .any(|d| d.join("out.txt").exists())
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "first run never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let second = std::process::Command::new(&bin)
+        .args(["run", "slow"])
+        .current_dir(p.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    std::fs::remove_file(&hold).unwrap();
+    assert!(first.wait().unwrap().success());
+    let out = second.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("waiting for the cache lock held by repro pid"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("0 unit(s) run, 1 reused"),
+        "the waiter saw the finished entry: {stderr}"
+    );
+}
+
+#[test]
+fn verify_names_corrupted_and_truncated_files() {
+    let p = project_with_pipeline(3, 2);
+    p.repro().args(["run", "data"]).assert().success();
+    let entry = &p.entries("data")[0];
+    let labels = entry.join("train-labels.npy");
+    let mut bytes = std::fs::read(&labels).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&labels, bytes).unwrap();
+    let images = entry.join("test-images.npy");
+    let len = std::fs::metadata(&images).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&images)
+        .unwrap()
+        .set_len(len - 8)
+        .unwrap();
+    p.repro()
+        .arg("verify")
+        .assert()
+        .code(1)
+        .stdout(contains("train-labels.npy: corrupted"))
+        .stdout(contains("test-images.npy: truncated"))
+        .stdout(contains("2 problem(s)"));
+}
+
+#[test]
+fn gc_deletes_only_unreferenced_entries() {
+    let p = project_with_pipeline(3, 2);
+    p.repro().args(["run", "count"]).assert().success();
+    set_config(&p, 4, 2);
+    p.repro().args(["run", "count"]).assert().success();
+    assert_eq!(p.entries("count").len(), 2);
+    p.repro()
+        .args(["gc", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(contains("would delete count/tiny"));
+    assert_eq!(p.entries("count").len(), 2);
+    p.repro()
+        .arg("gc")
+        .assert()
+        .success()
+        .stdout(contains("freed 1 entry"));
+    assert_eq!(p.entries("count").len(), 1);
+    assert_eq!(read_output(&p, "count", "count.txt"), "32");
+    p.repro()
+        .args(["run", "all", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(contains("count/tiny").not());
+}
+
+#[test]
+fn dag_lists_stages_in_order_and_as_dot() {
+    let p = project_with_pipeline(3, 2);
+    p.repro()
+        .arg("dag")
+        .assert()
+        .success()
+        .stdout(contains("data").and(contains("count").and(contains("<- data"))));
+    p.repro()
+        .args(["dag", "--dot"])
+        .assert()
+        .success()
+        .stdout(contains("\"data\" -> \"count\";"));
+}
