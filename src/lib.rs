@@ -8,5 +8,6 @@ pub mod config;
 pub mod data;
 pub mod engine;
 pub mod formats;
+pub mod model;
 pub mod project;
 pub mod stages;

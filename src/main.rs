@@ -39,6 +39,9 @@ struct Cli {
     /// REPRO_DATA_MIRROR, colon-separated).
     #[arg(long = "data-mirror", global = true, value_name = "DIR")]
     data_mirror: Vec<PathBuf>,
+    /// Where networks train and run: auto (CUDA when libtorch sees a GPU), cpu or cuda.
+    #[arg(long, global = true, default_value = "auto", env = "REPRO_DEVICE")]
+    device: String,
     /// Print only errors and the final summary.
     #[arg(long, short, global = true)]
     quiet: bool,
@@ -92,6 +95,10 @@ struct RunArgs {
 }
 
 fn main() -> ExitCode {
+    // Die quietly on a closed pipe (`repro status | head`), as command-line tools do.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     openmp::ensure_passive_wait();
     let cli = Cli::parse();
     match dispatch(cli) {
@@ -116,6 +123,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         config: cli.config.clone(),
         profile: cli.profile.clone(),
         data_mirrors: mirrors,
+        device: repro::model::pick_device(&cli.device).map_err(|e| anyhow::anyhow!(e))?,
     })?;
     match cli.command {
         Command::Run(args) => run(&project, args, cli.quiet),

@@ -26,6 +26,7 @@ pub struct OpenOptions {
     pub config: PathBuf,
     pub profile: Option<String>,
     pub data_mirrors: Vec<PathBuf>,
+    pub device: tch::Device,
 }
 
 pub struct Project {
@@ -50,6 +51,7 @@ impl Project {
         let ctx = StageContext {
             base_dir: base_dir.clone(),
             data_mirrors: options.data_mirrors.clone(),
+            device: options.device,
         };
         let mut nodes = Vec::new();
         for decl in &decls {
