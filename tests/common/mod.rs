@@ -61,6 +61,32 @@ impl TinyDataset {
         TinyDataset { payloads }
     }
 
+    /// A learnable task: 4x4 images, 3 classes; class c lights up pixel block c, plus a
+    /// little deterministic noise everywhere.
+    pub fn learnable(n_train: usize, n_test: usize) -> Self {
+        let make = |n: usize, salt: usize| {
+            let mut pixels = Vec::with_capacity(n * 16);
+            let mut labels = Vec::with_capacity(n);
+            for i in 0..n {
+                let c = (i * 7 + salt) % 3;
+                labels.push(c as u8);
+                for p in 0..16 {
+                    let noise = ((i * 31 + p * 17 + salt) % 50) as u8;
+                    pixels.push(if p / 4 == c { 200 + noise } else { noise });
+                }
+            }
+            (idx(&[n, 4, 4], &pixels), idx(&[n], &labels))
+        };
+        let (tri, trl) = make(n_train, 0);
+        let (tei, tel) = make(n_test, 1);
+        let mut payloads = HashMap::new();
+        payloads.insert("train-images-idx3-ubyte", tri);
+        payloads.insert("train-labels-idx1-ubyte", trl);
+        payloads.insert("t10k-images-idx3-ubyte", tei);
+        payloads.insert("t10k-labels-idx1-ubyte", tel);
+        TinyDataset { payloads }
+    }
+
     /// The `[data.custom.tiny]` table declaring this dataset, served from `url`.
     pub fn toml(&self, url: &str, val_size: usize) -> String {
         let mut s = format!(
