@@ -65,7 +65,8 @@ want=$(cat <<CFG
 # Written by setup.sh; do not edit (re-run ./setup.sh instead).
 [env]
 LIBTORCH = "$libtorch"
-LIBTORCH_BYPASS_VERSION_CHECK = "0"
+# Test and bench binaries link libtorch too; spare them OpenMP spin-waiting (see README).
+OMP_WAIT_POLICY = "PASSIVE"
 REPRO_PYTHON = "${py:-python3}"
 CFG
 )

@@ -23,13 +23,21 @@ fn blobs(n: usize, salt: u64) -> (Tensor, Tensor) {
             x.push(if d / 2 == c { 1.0 + noise } else { noise });
         }
     }
-    (Tensor::from_slice(&x).reshape([n as i64, 6]), Tensor::from_slice(&y))
+    (
+        Tensor::from_slice(&x).reshape([n as i64, 6]),
+        Tensor::from_slice(&y),
+    )
 }
 
 fn data() -> TrainData {
     let (x_train, y_train) = blobs(300, 1);
     let (x_val, y_val) = blobs(90, 2);
-    TrainData { x_train, y_train, x_val, y_val }
+    TrainData {
+        x_train,
+        y_train,
+        x_val,
+        y_val,
+    }
 }
 
 fn arch() -> Arch {
@@ -58,7 +66,10 @@ fn settings(seed: u64) -> TrainSettings {
 
 type Snaps = Vec<(String, usize, usize, Vec<(String, Tensor)>)>;
 
-fn run(seed: u64, settings: TrainSettings) -> (repro::model::train::TrainOutcome, Snaps, Vec<EpochLog>) {
+fn run(
+    seed: u64,
+    settings: TrainSettings,
+) -> (repro::model::train::TrainOutcome, Snaps, Vec<EpochLog>) {
     let mut snaps: Snaps = Vec::new();
     let mut rows = Vec::new();
     let outcome = train(
@@ -67,7 +78,12 @@ fn run(seed: u64, settings: TrainSettings) -> (repro::model::train::TrainOutcome
         &data(),
         Device::Cpu,
         &mut |label, epoch, step, tensors| {
-            snaps.push((label.to_string(), epoch, step, tensors.iter().map(|(n, t)| (n.clone(), t.copy())).collect()));
+            snaps.push((
+                label.to_string(),
+                epoch,
+                step,
+                tensors.iter().map(|(n, t)| (n.clone(), t.copy())).collect(),
+            ));
             Ok(())
         },
         &mut |_, _, row| rows.push(row.clone()),
@@ -80,7 +96,11 @@ fn run(seed: u64, settings: TrainSettings) -> (repro::model::train::TrainOutcome
 #[test]
 fn learns_a_separable_task_and_keeps_the_best_epoch() {
     let (outcome, snaps, rows) = run(7, settings(7));
-    assert!(outcome.best_val_acc >= 0.95, "val acc {}", outcome.best_val_acc);
+    assert!(
+        outcome.best_val_acc >= 0.95,
+        "val acc {}",
+        outcome.best_val_acc
+    );
     let (x, y) = blobs(90, 3);
     assert!(repro::model::train::accuracy(&outcome.best, &x, &y) >= 0.95);
     // Early stopping: the best epoch has the highest validation accuracy, the earliest on ties.
@@ -89,7 +109,10 @@ fn learns_a_separable_task_and_keeps_the_best_epoch() {
     assert_eq!(outcome.best_epoch, first_best.epoch);
     assert_eq!(outcome.log.len(), 13, "init row and 12 epochs");
     // Snapshot schedule: init, steps 1 and 5 of epoch 1, epochs 1 and 3, then best.
-    let labels: Vec<(&str, usize, usize)> = snaps.iter().map(|(l, e, s, _)| (l.as_str(), *e, *s)).collect();
+    let labels: Vec<(&str, usize, usize)> = snaps
+        .iter()
+        .map(|(l, e, s, _)| (l.as_str(), *e, *s))
+        .collect();
     let steps_per_epoch = 300usize.div_ceil(32);
     assert_eq!(
         labels,
@@ -99,7 +122,11 @@ fn learns_a_separable_task_and_keeps_the_best_epoch() {
             ("step-5", 0, 5),
             ("epoch-1", 1, steps_per_epoch),
             ("epoch-3", 3, 3 * steps_per_epoch),
-            ("best", outcome.best_epoch, outcome.best_epoch * steps_per_epoch),
+            (
+                "best",
+                outcome.best_epoch,
+                outcome.best_epoch * steps_per_epoch
+            ),
         ]
     );
     // The best snapshot holds exactly the weights of the returned best network.
@@ -109,8 +136,18 @@ fn learns_a_separable_task_and_keeps_the_best_epoch() {
         assert!(t.equal(s), "{name} differs");
     }
     assert_eq!(
-        best_snap.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
-        ["hidden.0.bias", "hidden.0.weight", "hidden.1.bias", "hidden.1.weight", "output.bias", "output.weight"]
+        best_snap
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect::<Vec<_>>(),
+        [
+            "hidden.0.bias",
+            "hidden.0.weight",
+            "hidden.1.bias",
+            "hidden.1.weight",
+            "output.bias",
+            "output.weight"
+        ]
     );
 }
 
@@ -119,12 +156,29 @@ fn same_seed_gives_bit_identical_weights_and_another_seed_does_not() {
     let (a, sa, _) = run(11, settings(11));
     let (b, sb, _) = run(11, settings(11));
     let (c, _, _) = run(12, settings(12));
-    let (wa, wb, wc) = (a.best.named_copy(), b.best.named_copy(), c.best.named_copy());
+    let (wa, wb, wc) = (
+        a.best.named_copy(),
+        b.best.named_copy(),
+        c.best.named_copy(),
+    );
     for ((na, ta), (_, tb)) in wa.iter().zip(&wb) {
         assert!(ta.equal(tb), "{na} differs between identical runs");
     }
-    assert_eq!(a.log.iter().map(|r| r.train_loss.to_bits()).collect::<Vec<_>>(), b.log.iter().map(|r| r.train_loss.to_bits()).collect::<Vec<_>>());
-    for ((_, ta), (_, tb)) in sa.iter().map(|s| (&s.0, &s.3)).zip(sb.iter().map(|s| (&s.0, &s.3))) {
+    assert_eq!(
+        a.log
+            .iter()
+            .map(|r| r.train_loss.to_bits())
+            .collect::<Vec<_>>(),
+        b.log
+            .iter()
+            .map(|r| r.train_loss.to_bits())
+            .collect::<Vec<_>>()
+    );
+    for ((_, ta), (_, tb)) in sa
+        .iter()
+        .map(|s| (&s.0, &s.3))
+        .zip(sb.iter().map(|s| (&s.0, &s.3)))
+    {
         assert!(ta.iter().zip(tb).all(|(x, y)| x.1.equal(&y.1)));
     }
     assert!(wa.iter().zip(&wc).any(|((_, x), (_, y))| !x.equal(y)));
@@ -133,7 +187,16 @@ fn same_seed_gives_bit_identical_weights_and_another_seed_does_not() {
 #[test]
 fn glorot_uniform_weights_and_zero_biases() {
     tch::manual_seed(3);
-    let m = repro::model::Mlp::new(Arch { inputs: 784, depth: 3, width: 100, classes: 10, activation: Activation::Relu }, Device::Cpu);
+    let m = repro::model::Mlp::new(
+        Arch {
+            inputs: 784,
+            depth: 3,
+            width: 100,
+            classes: 10,
+            activation: Activation::Relu,
+        },
+        Device::Cpu,
+    );
     for (name, t) in m.named_copy() {
         if name.ends_with("bias") {
             assert_eq!(t.abs().max().double_value(&[]), 0.0, "{name}");
@@ -141,7 +204,10 @@ fn glorot_uniform_weights_and_zero_biases() {
             let size = t.size();
             let bound = (6.0 / (size[0] + size[1]) as f64).sqrt();
             let max = t.abs().max().double_value(&[]);
-            assert!(max <= bound && max > 0.9 * bound, "{name}: max |w| {max}, bound {bound}");
+            assert!(
+                max <= bound && max > 0.9 * bound,
+                "{name}: max |w| {max}, bound {bound}"
+            );
             let mean = t.mean(Kind::Float).double_value(&[]);
             assert!(mean.abs() < 0.05 * bound, "{name}: mean {mean}");
         }
@@ -170,8 +236,11 @@ fn train_project(extra: &str) -> TestProject {
     let data = TinyDataset::learnable(120, 30);
     let p = TestProject::new("");
     data.write_mirror(&p.path().join("mirror"));
-    let tables = data.toml("http://127.0.0.1:9/", 30).replacen("[data]\n", "[data]\nmirrors = [\"mirror\"]\n", 1)
-        + "\n[train]\nmax_epochs = 4\nbatch_size = 16\nlr = 0.01\nseeds = [1]\n"
+    let tables = data.toml("http://127.0.0.1:9/", 30).replacen(
+        "[data]\n",
+        "[data]\nmirrors = [\"mirror\"]\n",
+        1,
+    ) + "\n[train]\nmax_epochs = 4\nbatch_size = 16\nlr = 0.01\nseeds = [1]\n"
         + extra;
     p.write_config(&tables, &repo_root().join("stages"));
     p
@@ -189,27 +258,52 @@ fn trains_each_network_once_and_reuses_it() {
         .stdout(contains("would run 3 unit(s)"))
         .stdout(contains("train/tiny-1x8-relu-mse-s1"))
         .stdout(contains("train/tiny-2x8-relu-mse-s1"));
-    p.repro().args(["run", "train"]).assert().success().stderr(contains("3 unit(s) run"));
-    assert_eq!(p.entries("train").len(), 2, "the network in both sweeps trained once");
+    p.repro()
+        .args(["run", "train"])
+        .assert()
+        .success()
+        .stderr(contains("3 unit(s) run"));
+    assert_eq!(
+        p.entries("train").len(),
+        2,
+        "the network in both sweeps trained once"
+    );
     let deep = p
         .entries("train")
         .into_iter()
-        .find(|e| std::fs::read_to_string(e.join("manifest.json")).unwrap().contains("tiny-2x8"))
+        .find(|e| {
+            std::fs::read_to_string(e.join("manifest.json"))
+                .unwrap()
+                .contains("tiny-2x8")
+        })
         .unwrap();
     // Its snapshots are the union of both sweeps' schedules.
     for label in ["init", "step-2", "best"] {
-        assert!(deep.join(format!("snapshots/{label}.safetensors")).is_file(), "{label}");
+        assert!(
+            deep.join(format!("snapshots/{label}.safetensors"))
+                .is_file(),
+            "{label}"
+        );
     }
-    let net: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(deep.join("network.json")).unwrap()).unwrap();
+    let net: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(deep.join("network.json")).unwrap()).unwrap();
     assert!(net["test_acc"].as_f64().unwrap() > 0.9, "{net}");
     let log = repro::formats::table::Table::read_ipc(&deep.join("log.arrow")).unwrap();
     assert_eq!(log.rows(), 5);
 
-    p.repro().args(["run", "train"]).assert().success().stderr(contains("0 unit(s) run, 3 reused"));
+    p.repro()
+        .args(["run", "train"])
+        .assert()
+        .success()
+        .stderr(contains("0 unit(s) run, 3 reused"));
 
     // Adding one width trains only that network.
     let text = std::fs::read_to_string(p.path().join("pipeline.toml")).unwrap();
-    std::fs::write(p.path().join("pipeline.toml"), text.replacen("widths = [8]", "widths = [8, 12]", 1)).unwrap();
+    std::fs::write(
+        p.path().join("pipeline.toml"),
+        text.replacen("widths = [8]", "widths = [8, 12]", 1),
+    )
+    .unwrap();
     p.repro()
         .args(["run", "train", "--dry-run"])
         .assert()
@@ -228,20 +322,50 @@ fn a_diverging_network_fails_alone_with_its_epoch_named() {
         .code(1)
         .stderr(contains("train/tiny-3x8-relu-mse-s1 failed").and(contains("in epoch 1")))
         .stderr(contains("2 unit(s) run, 0 reused, 1 failed"));
-    assert_eq!(p.entries("train").len(), 1, "nothing cached for the failed network");
+    assert_eq!(
+        p.entries("train").len(),
+        1,
+        "nothing cached for the failed network"
+    );
 }
 
 #[test]
 fn bad_network_settings_are_config_errors() {
     for (sweep, key, message) in [
-        ("depths = [0]\nwidths = [8]", "train.sweep[0].depths", "at least 1"),
-        ("depths = [1]\nwidths = [0]", "train.sweep[0].widths", "at least 1"),
-        ("depths = [1]\nwidths = [8]\nactivation = \"tanh\"", "train.sweep[0].activation", "unknown variant `tanh`"),
-        ("depths = [1]\nwidths = [8]\nloss = \"hinge\"", "train.sweep[0].loss", "unknown variant `hinge`"),
-        ("depths = [1]\nwidths = [8]\noptimizer = \"lbfgs\"", "train.sweep[0].optimizer", "unknown variant"),
-        ("depths = [1]\nwidths = [8]\ntrain_subset = 60\nsnapshot_steps = [9]", "train.sweep[0].snapshot_steps", "beyond the first epoch"),
+        (
+            "depths = [0]\nwidths = [8]",
+            "train.sweep[0].depths",
+            "at least 1",
+        ),
+        (
+            "depths = [1]\nwidths = [0]",
+            "train.sweep[0].widths",
+            "at least 1",
+        ),
+        (
+            "depths = [1]\nwidths = [8]\nactivation = \"tanh\"",
+            "train.sweep[0].activation",
+            "unknown variant `tanh`",
+        ),
+        (
+            "depths = [1]\nwidths = [8]\nloss = \"hinge\"",
+            "train.sweep[0].loss",
+            "unknown variant `hinge`",
+        ),
+        (
+            "depths = [1]\nwidths = [8]\noptimizer = \"lbfgs\"",
+            "train.sweep[0].optimizer",
+            "unknown variant",
+        ),
+        (
+            "depths = [1]\nwidths = [8]\ntrain_subset = 60\nsnapshot_steps = [9]",
+            "train.sweep[0].snapshot_steps",
+            "beyond the first epoch",
+        ),
     ] {
-        let p = train_project(&format!("\n[[train.sweep]]\nname = \"x\"\ndatasets = [\"tiny\"]\n{sweep}\n"));
+        let p = train_project(&format!(
+            "\n[[train.sweep]]\nname = \"x\"\ndatasets = [\"tiny\"]\n{sweep}\n"
+        ));
         p.repro()
             .args(["run", "train", "--dry-run"])
             .assert()

@@ -98,7 +98,10 @@ impl Table {
                     DataType::Int64 => Ok(Column::Int(Vec::new())),
                     DataType::Float64 => Ok(Column::Float(Vec::new())),
                     DataType::Utf8 => Ok(Column::Text(Vec::new())),
-                    other => Err(ArrowError::SchemaError(format!("column `{}` has unsupported type {other}", f.name()))),
+                    other => Err(ArrowError::SchemaError(format!(
+                        "column `{}` has unsupported type {other}",
+                        f.name()
+                    ))),
                 }?;
                 Ok((f.name().clone(), c))
             })
@@ -107,12 +110,28 @@ impl Table {
             let batch = batch?;
             for (i, (_, col)) in columns.iter_mut().enumerate() {
                 let array = batch.column(i);
-                let cast_err = || ArrowError::CastError("column type changed between batches".into());
+                let cast_err =
+                    || ArrowError::CastError("column type changed between batches".into());
                 match col {
-                    Column::Int(v) => v.extend(array.as_any().downcast_ref::<Int64Array>().ok_or_else(cast_err)?.values()),
-                    Column::Float(v) => v.extend(array.as_any().downcast_ref::<Float64Array>().ok_or_else(cast_err)?.values()),
+                    Column::Int(v) => v.extend(
+                        array
+                            .as_any()
+                            .downcast_ref::<Int64Array>()
+                            .ok_or_else(cast_err)?
+                            .values(),
+                    ),
+                    Column::Float(v) => v.extend(
+                        array
+                            .as_any()
+                            .downcast_ref::<Float64Array>()
+                            .ok_or_else(cast_err)?
+                            .values(),
+                    ),
                     Column::Text(v) => {
-                        let a = array.as_any().downcast_ref::<StringArray>().ok_or_else(cast_err)?;
+                        let a = array
+                            .as_any()
+                            .downcast_ref::<StringArray>()
+                            .ok_or_else(cast_err)?;
                         v.extend((0..a.len()).map(|i| a.value(i).to_string()))
                     }
                 }

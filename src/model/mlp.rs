@@ -54,13 +54,21 @@ impl Mlp {
         let mut fan_in = arch.inputs;
         for l in 0..arch.depth {
             let p = &root / "hidden" / l;
-            let w = p.var("weight", &[arch.width as i64, fan_in as i64], glorot(fan_in, arch.width));
+            let w = p.var(
+                "weight",
+                &[arch.width as i64, fan_in as i64],
+                glorot(fan_in, arch.width),
+            );
             let b = p.var("bias", &[arch.width as i64], Init::Const(0.0));
             hidden.push((w, b));
             fan_in = arch.width;
         }
         let p = &root / "output";
-        let w = p.var("weight", &[arch.classes as i64, fan_in as i64], glorot(fan_in, arch.classes));
+        let w = p.var(
+            "weight",
+            &[arch.classes as i64, fan_in as i64],
+            glorot(fan_in, arch.classes),
+        );
         let b = p.var("bias", &[arch.classes as i64], Init::Const(0.0));
         Mlp {
             vs,
@@ -107,28 +115,48 @@ impl Mlp {
     pub fn load_named(&mut self, named: &[(String, Tensor)]) -> Result<(), String> {
         let vars = self.vs.variables();
         if named.len() != vars.len() {
-            return Err(format!("{} tensors, the network has {}", named.len(), vars.len()));
+            return Err(format!(
+                "{} tensors, the network has {}",
+                named.len(),
+                vars.len()
+            ));
         }
         tch::no_grad(|| {
             for (name, t) in named {
-                let v = vars.get(name).ok_or_else(|| format!("unknown tensor `{name}`"))?;
+                let v = vars
+                    .get(name)
+                    .ok_or_else(|| format!("unknown tensor `{name}`"))?;
                 if v.size() != t.size() {
-                    return Err(format!("`{name}` has shape {:?}, expected {:?}", t.size(), v.size()));
+                    return Err(format!(
+                        "`{name}` has shape {:?}, expected {:?}",
+                        t.size(),
+                        v.size()
+                    ));
                 }
-                v.shallow_clone().copy_(&t.to_device(v.device()).to_kind(Kind::Float));
+                v.shallow_clone()
+                    .copy_(&t.to_device(v.device()).to_kind(Kind::Float));
             }
             Ok(())
         })
     }
 
-    pub fn save_safetensors(named: &[(String, Tensor)], path: &std::path::Path) -> Result<(), tch::TchError> {
+    pub fn save_safetensors(
+        named: &[(String, Tensor)],
+        path: &std::path::Path,
+    ) -> Result<(), tch::TchError> {
         Tensor::write_safetensors(named, path)
     }
 
-    pub fn load_safetensors(arch: Arch, device: Device, path: &std::path::Path) -> Result<Mlp, String> {
-        let named = Tensor::read_safetensors(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    pub fn load_safetensors(
+        arch: Arch,
+        device: Device,
+        path: &std::path::Path,
+    ) -> Result<Mlp, String> {
+        let named =
+            Tensor::read_safetensors(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let mut m = Mlp::new(arch, device);
-        m.load_named(&named).map_err(|e| format!("{}: {e}", path.display()))?;
+        m.load_named(&named)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(m)
     }
 }

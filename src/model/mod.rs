@@ -16,7 +16,9 @@ pub fn pick_device(choice: &str) -> Result<Device, String> {
         "auto" => Ok(Device::cuda_if_available()),
         "cpu" => Ok(Device::Cpu),
         "cuda" if tch::Cuda::is_available() => Ok(Device::Cuda(0)),
-        "cuda" => Err("--device cuda: libtorch sees no CUDA device (is this a CPU build of libtorch?)".into()),
+        "cuda" => Err(
+            "--device cuda: libtorch sees no CUDA device (is this a CPU build of libtorch?)".into(),
+        ),
         other => Err(format!("unknown device `{other}` (auto, cpu or cuda)")),
     }
 }

@@ -84,14 +84,18 @@ pub struct TrainOutcome {
 }
 
 /// A snapshot is handed to this as soon as it is taken: (label, epoch, step, tensors).
-pub type SnapshotSink<'a> = dyn FnMut(&str, usize, usize, &[(String, Tensor)]) -> Result<(), String> + 'a;
+pub type SnapshotSink<'a> =
+    dyn FnMut(&str, usize, usize, &[(String, Tensor)]) -> Result<(), String> + 'a;
 
 /// Called after every epoch with (epoch, max_epochs, log row).
 pub type EpochCallback<'a> = dyn FnMut(usize, usize, &EpochLog) + 'a;
 
 fn loss_of(loss: Loss, logits: &Tensor, labels: &Tensor, classes: i64) -> Tensor {
     match loss {
-        Loss::Mse => logits.mse_loss(&labels.onehot(classes).to_kind(Kind::Float), Reduction::Mean),
+        Loss::Mse => logits.mse_loss(
+            &labels.onehot(classes).to_kind(Kind::Float),
+            Reduction::Mean,
+        ),
         Loss::Ce => logits.cross_entropy_for_logits(labels),
     }
 }
@@ -114,9 +118,14 @@ fn correct_and_loss(model: &Mlp, x: &Tensor, y: &Tensor, loss: Option<Loss>) -> 
             let xb = x.narrow(0, start, len);
             let yb = y.narrow(0, start, len);
             let logits = model.forward(&xb);
-            correct += logits.argmax(1, false).eq_tensor(&yb).sum(Kind::Int64).int64_value(&[]);
+            correct += logits
+                .argmax(1, false)
+                .eq_tensor(&yb)
+                .sum(Kind::Int64)
+                .int64_value(&[]);
             if let Some(l) = loss {
-                loss_sum += loss_of(l, &logits, &yb, model.arch.classes as i64).double_value(&[]) * len as f64;
+                loss_sum += loss_of(l, &logits, &yb, model.arch.classes as i64).double_value(&[])
+                    * len as f64;
             }
             start += len;
         }
@@ -152,7 +161,8 @@ pub fn train(
 
     let clock = Instant::now();
     save("init", 0, 0, &model, snapshot)?;
-    let (correct0, loss0) = correct_and_loss(&model, &data.x_train, &data.y_train, Some(settings.loss));
+    let (correct0, loss0) =
+        correct_and_loss(&model, &data.x_train, &data.y_train, Some(settings.loss));
     let mut log = vec![EpochLog {
         epoch: 0,
         step: 0,

@@ -8,7 +8,9 @@ use crate::engine::stage::{ConfigIssue, StageImpl, UnitError, UnitJob, UnitOutco
 use crate::engine::UnitRef;
 use crate::formats::table::{Column, Table};
 use crate::model::train::EpochLog;
-use crate::model::{device_name, train, Activation, Arch, Loss, Mlp, Optimizer, TrainData, TrainSettings};
+use crate::model::{
+    device_name, train, Activation, Arch, Loss, Mlp, Optimizer, TrainData, TrainSettings,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -46,8 +48,14 @@ impl Knobs {
             patience: over.patience.or(self.patience),
             seeds: over.seeds.clone().or_else(|| self.seeds.clone()),
             train_subset: over.train_subset.or(self.train_subset),
-            snapshot_epochs: over.snapshot_epochs.clone().or_else(|| self.snapshot_epochs.clone()),
-            snapshot_steps: over.snapshot_steps.clone().or_else(|| self.snapshot_steps.clone()),
+            snapshot_epochs: over
+                .snapshot_epochs
+                .clone()
+                .or_else(|| self.snapshot_epochs.clone()),
+            snapshot_steps: over
+                .snapshot_steps
+                .clone()
+                .or_else(|| self.snapshot_steps.clone()),
         }
     }
 }
@@ -103,12 +111,19 @@ impl NetworkParams {
 }
 
 fn json_name<T: Serialize>(v: &T) -> String {
-    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
 }
 
 /// Splits an object into its `keys` (deserialised as `H`) and the rest (as [`Knobs`]),
 /// naming any bad key under `prefix`.
-fn split_table<H: serde::de::DeserializeOwned>(value: &Value, keys: &[&str], prefix: &str) -> Result<(Option<H>, Knobs), ConfigIssue> {
+fn split_table<H: serde::de::DeserializeOwned>(
+    value: &Value,
+    keys: &[&str],
+    prefix: &str,
+) -> Result<(Option<H>, Knobs), ConfigIssue> {
     let mut rest = value.as_object().cloned().unwrap_or_default();
     let mut head = serde_json::Map::new();
     for k in keys {
@@ -118,7 +133,11 @@ fn split_table<H: serde::de::DeserializeOwned>(value: &Value, keys: &[&str], pre
     }
     let at = |e: serde_path_to_error::Error<serde_json::Error>| {
         let path = e.path().to_string();
-        let path = if path == "." { prefix.to_string() } else { format!("{prefix}.{path}") };
+        let path = if path == "." {
+            prefix.to_string()
+        } else {
+            format!("{prefix}.{path}")
+        };
         ConfigIssue::new(path, e.inner().to_string())
     };
     let knobs: Knobs = serde_path_to_error::deserialize(Value::Object(rest)).map_err(at)?;
@@ -135,13 +154,21 @@ pub struct TrainStage {
 }
 
 /// Expands the `[train]` table into networks, merging duplicates across sweeps.
-pub fn expand_networks(tables: &Value, data_units: &[UnitSpec]) -> Result<Vec<(String, NetworkParams)>, ConfigIssue> {
+pub fn expand_networks(
+    tables: &Value,
+    data_units: &[UnitSpec],
+) -> Result<Vec<(String, NetworkParams)>, ConfigIssue> {
     let train = tables.get("train").cloned().unwrap_or(json!({}));
     let (_, defaults): (Option<Value>, Knobs) = split_table(&train, &["sweep"], "train")?;
     let sweeps: Vec<Value> = match train.get("sweep") {
         None => Vec::new(),
         Some(Value::Array(a)) => a.clone(),
-        Some(_) => return Err(ConfigIssue::new("train.sweep", "must be an array of tables ([[train.sweep]])")),
+        Some(_) => {
+            return Err(ConfigIssue::new(
+                "train.sweep",
+                "must be an array of tables ([[train.sweep]])",
+            ))
+        }
     };
     let base = Knobs {
         activation: Some(Activation::Relu),
@@ -162,44 +189,90 @@ pub fn expand_networks(tables: &Value, data_units: &[UnitSpec]) -> Result<Vec<(S
     let mut networks: Vec<NetworkParams> = Vec::new();
     for (i, sweep) in sweeps.iter().enumerate() {
         let at = format!("train.sweep[{i}]");
-        let (head, over): (Option<SweepHead>, Knobs) = split_table(sweep, &["name", "datasets", "depths", "widths"], &at)?;
-        let head = head.ok_or_else(|| ConfigIssue::new(&at, "a sweep needs `name`, `datasets`, `depths` and `widths`"))?;
+        let (head, over): (Option<SweepHead>, Knobs) =
+            split_table(sweep, &["name", "datasets", "depths", "widths"], &at)?;
+        let head = head.ok_or_else(|| {
+            ConfigIssue::new(
+                &at,
+                "a sweep needs `name`, `datasets`, `depths` and `widths`",
+            )
+        })?;
         let k = base.then(&over);
-        let check = |ok: bool, key: &str, msg: &str| if ok { Ok(()) } else { Err(ConfigIssue::new(format!("{at}.{key}"), msg)) };
+        let check = |ok: bool, key: &str, msg: &str| {
+            if ok {
+                Ok(())
+            } else {
+                Err(ConfigIssue::new(format!("{at}.{key}"), msg))
+            }
+        };
         check(!head.name.is_empty(), "name", "must not be empty")?;
-        check(!head.depths.is_empty() && head.depths.iter().all(|&d| d >= 1), "depths", "every depth must be at least 1")?;
-        check(!head.widths.is_empty() && head.widths.iter().all(|&w| w >= 1), "widths", "every width must be at least 1")?;
+        check(
+            !head.depths.is_empty() && head.depths.iter().all(|&d| d >= 1),
+            "depths",
+            "every depth must be at least 1",
+        )?;
+        check(
+            !head.widths.is_empty() && head.widths.iter().all(|&w| w >= 1),
+            "widths",
+            "every width must be at least 1",
+        )?;
         let lr = k.lr.unwrap();
-        check(lr.is_finite() && lr > 0.0, "lr", "must be a positive number")?;
-        check(k.batch_size.unwrap() >= 1, "batch_size", "must be at least 1")?;
+        check(
+            lr.is_finite() && lr > 0.0,
+            "lr",
+            "must be a positive number",
+        )?;
+        check(
+            k.batch_size.unwrap() >= 1,
+            "batch_size",
+            "must be at least 1",
+        )?;
         let max_epochs = k.max_epochs.unwrap();
         check(max_epochs >= 1, "max_epochs", "must be at least 1")?;
-        check(k.patience.is_none_or(|p| p >= 1), "patience", "must be at least 1")?;
+        check(
+            k.patience.is_none_or(|p| p >= 1),
+            "patience",
+            "must be at least 1",
+        )?;
         let seeds = k.seeds.clone().unwrap();
         check(!seeds.is_empty(), "seeds", "list at least one seed")?;
         let mut snap_epochs = k.snapshot_epochs.clone().unwrap();
         if let Some(&e) = snap_epochs.iter().find(|&&e| e > max_epochs) {
-            return Err(ConfigIssue::new(format!("{at}.snapshot_epochs"), format!("epoch {e} is beyond max_epochs = {max_epochs}")));
+            return Err(ConfigIssue::new(
+                format!("{at}.snapshot_epochs"),
+                format!("epoch {e} is beyond max_epochs = {max_epochs}"),
+            ));
         }
         snap_epochs.retain(|&e| e != 0); // epoch 0 is the `init` snapshot, always saved
         let snap_steps = k.snapshot_steps.clone().unwrap();
-        check(snap_steps.iter().all(|&s| s >= 1), "snapshot_steps", "steps count from 1")?;
+        check(
+            snap_steps.iter().all(|&s| s >= 1),
+            "snapshot_steps",
+            "steps count from 1",
+        )?;
         for (j, dataset) in head.datasets.iter().enumerate() {
             let Some(data_unit) = data_units.iter().find(|u| &u.id == dataset) else {
                 return Err(ConfigIssue::new(
                     format!("{at}.datasets[{j}]"),
-                    format!("dataset `{dataset}` is not prepared by the data stage (data.datasets)"),
+                    format!(
+                        "dataset `{dataset}` is not prepared by the data stage (data.datasets)"
+                    ),
                 ));
             };
             let train_samples = k.train_subset.filter(|&s| s > 0).or_else(|| {
-                datasets::builtin(dataset).map(|_| 60_000 - data_unit.params["val_size"].as_u64().unwrap_or(10_000) as usize)
+                datasets::builtin(dataset).map(|_| {
+                    60_000 - data_unit.params["val_size"].as_u64().unwrap_or(10_000) as usize
+                })
             });
             if let Some(n) = train_samples {
                 let steps = n.div_ceil(k.batch_size.unwrap());
                 if let Some(&s) = snap_steps.iter().find(|&&s| s > steps) {
                     return Err(ConfigIssue::new(
                         format!("{at}.snapshot_steps"),
-                        format!("step {s} is beyond the first epoch ({steps} steps of {} samples)", k.batch_size.unwrap()),
+                        format!(
+                            "step {s} is beyond the first epoch ({steps} steps of {} samples)",
+                            k.batch_size.unwrap()
+                        ),
                     ));
                 }
             }
@@ -246,7 +319,10 @@ pub fn expand_networks(tables: &Value, data_units: &[UnitSpec]) -> Result<Vec<(S
         let base = n.base_id();
         let clash = networks.iter().filter(|m| m.base_id() == base).count() > 1;
         let id = if clash {
-            format!("{base}-{}", &sha256_hex(n.identity().to_string().as_bytes())[..8])
+            format!(
+                "{base}-{}",
+                &sha256_hex(n.identity().to_string().as_bytes())[..8]
+            )
         } else {
             base
         };
@@ -256,7 +332,11 @@ pub fn expand_networks(tables: &Value, data_units: &[UnitSpec]) -> Result<Vec<(S
 }
 
 impl StageImpl for TrainStage {
-    fn units(&self, tables: &Value, upstream: &BTreeMap<String, Vec<UnitSpec>>) -> Result<Vec<UnitSpec>, ConfigIssue> {
+    fn units(
+        &self,
+        tables: &Value,
+        upstream: &BTreeMap<String, Vec<UnitSpec>>,
+    ) -> Result<Vec<UnitSpec>, ConfigIssue> {
         let data_units = upstream.get("data").map(Vec::as_slice).unwrap_or(&[]);
         Ok(expand_networks(tables, data_units)?
             .into_iter()
@@ -271,16 +351,22 @@ impl StageImpl for TrainStage {
 
     fn run(&self, job: &UnitJob) -> Result<UnitOutcome, UnitError> {
         let net: NetworkParams = serde_json::from_value(job.unit.params.clone())?;
-        let data_dir = job.input_of("data").ok_or("the train unit has no data input")?;
-        let info: Value = serde_json::from_str(&std::fs::read_to_string(data_dir.join("dataset.json"))?)?;
+        let data_dir = job
+            .input_of("data")
+            .ok_or("the train unit has no data input")?;
+        let info: Value =
+            serde_json::from_str(&std::fs::read_to_string(data_dir.join("dataset.json"))?)?;
         let classes = info["classes"].as_u64().unwrap_or(10) as usize;
         let device = self.device;
-        let (x_train, y_train, features) = load_tensors(data_dir, "train", net.train_subset, device)?;
+        let (x_train, y_train, features) =
+            load_tensors(data_dir, "train", net.train_subset, device)?;
         let (x_val, y_val, _) = load_tensors(data_dir, "val", 0, device)?;
         let n_train = x_train.size()[0] as usize;
         let steps = n_train.div_ceil(net.batch_size);
         if let Some(&s) = net.snapshot_steps.iter().find(|&&s| s > steps) {
-            return Err(format!("snapshot step {s} is beyond the first epoch ({steps} steps)").into());
+            return Err(
+                format!("snapshot step {s} is beyond the first epoch ({steps} steps)").into(),
+            );
         }
         let arch = Arch {
             inputs: features,
@@ -300,11 +386,20 @@ impl StageImpl for TrainStage {
             snapshot_epochs: net.snapshot_epochs.clone(),
             snapshot_steps: net.snapshot_steps.clone(),
         };
-        let data = TrainData { x_train, y_train, x_val, y_val };
+        let data = TrainData {
+            x_train,
+            y_train,
+            x_val,
+            y_val,
+        };
         let snap_dir = job.out_dir.join("snapshots");
         std::fs::create_dir_all(&snap_dir)?;
         let mut snapshots = Vec::new();
-        let mut sink = |label: &str, epoch: usize, step: usize, tensors: &[(String, Tensor)]| -> Result<(), String> {
+        let mut sink = |label: &str,
+                        epoch: usize,
+                        step: usize,
+                        tensors: &[(String, Tensor)]|
+         -> Result<(), String> {
             let file = format!("snapshots/{label}.safetensors");
             Mlp::save_safetensors(tensors, &job.out_dir.join(&file)).map_err(|e| e.to_string())?;
             snapshots.push(json!({ "label": label, "epoch": epoch, "step": step, "file": file }));
@@ -340,7 +435,10 @@ impl StageImpl for TrainStage {
             "threads": tch::get_num_threads(),
             "device": device_name(device),
         });
-        std::fs::write(job.out_dir.join("network.json"), serde_json::to_string_pretty(&summary)?)?;
+        std::fs::write(
+            job.out_dir.join("network.json"),
+            serde_json::to_string_pretty(&summary)?,
+        )?;
         Ok(UnitOutcome {
             device: device_name(device),
             info: json!({
@@ -356,13 +454,20 @@ impl StageImpl for TrainStage {
 
 /// A split as (images [N, features] float, labels [N] int64) on `device`; `limit` > 0
 /// keeps only the first `limit` samples.
-pub fn load_tensors(entry: &Path, split: &str, limit: usize, device: Device) -> Result<(Tensor, Tensor, usize), UnitError> {
+pub fn load_tensors(
+    entry: &Path,
+    split: &str,
+    limit: usize,
+    device: Device,
+) -> Result<(Tensor, Tensor, usize), UnitError> {
     let s = load_split(entry, split)?;
     let n = if limit > 0 { limit.min(s.len) } else { s.len };
     let x = Tensor::from_slice(&s.images[..n * s.features])
         .reshape([n as i64, s.features as i64])
         .to_device(device);
-    let y = Tensor::from_slice(&s.labels[..n]).to_kind(Kind::Int64).to_device(device);
+    let y = Tensor::from_slice(&s.labels[..n])
+        .to_kind(Kind::Int64)
+        .to_device(device);
     Ok((x, y, s.features))
 }
 
