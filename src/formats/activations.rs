@@ -364,3 +364,94 @@ impl ActivationReader {
         self.matrix(&format!("/{split}/output"), rows, classes)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attrs() -> Attributes {
+        Attributes {
+            dataset: "tiny".into(),
+            depth: 2,
+            width: 3,
+            activation: "relu".into(),
+            loss: "mse".into(),
+            seed: 1,
+            epoch: 0,
+            step: 0,
+            snapshot: "init".into(),
+            key: "k".into(),
+        }
+    }
+
+    /// A valid file with 4 test rows, then `tamper` applied through raw HDF5.
+    fn file_with(tamper: impl FnOnce(&hdf5::File)) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.h5");
+        let w = ActivationWriter::create(&path, &attrs(), Compression::Lzf, 2).unwrap();
+        let mut s = w.split("test", 4, 2, 3, 2).unwrap();
+        let pre = vec![vec![0.5f32; 6], vec![-1.0f32; 6]];
+        s.write_block(&[0, 1], &pre, &[0.0; 4]).unwrap();
+        s.write_block(&[1, 0], &pre, &[0.0; 4]).unwrap();
+        assert!(s.is_complete());
+        drop(s);
+        w.finish().unwrap();
+        let f = hdf5::File::open_rw(&path).unwrap();
+        tamper(&f);
+        drop(f);
+        (dir, path)
+    }
+
+    #[test]
+    fn reads_back_what_was_written() {
+        let (_d, p) = file_with(|_| {});
+        let r = ActivationReader::open(&p).unwrap();
+        assert_eq!(r.attrs, attrs());
+        assert_eq!(r.labels("test", 2).unwrap(), vec![0, 1, 1, 0]);
+        assert_eq!(r.preact("test", 2, 4).unwrap(), vec![-1.0; 12]);
+        assert!(!r.has_split("train"));
+    }
+
+    #[test]
+    fn a_missing_dataset_is_named_with_file_and_path() {
+        let (_d, p) = file_with(|f| f.unlink("test/preact/2").unwrap());
+        let e = ActivationReader::open(&p).unwrap().preact("test", 2, 4).unwrap_err().to_string();
+        assert!(e.contains("a.h5") && e.contains("/test/preact/2"), "{e}");
+    }
+
+    #[test]
+    fn a_shape_that_disagrees_with_the_attributes_is_named() {
+        let (_d, p) = file_with(|f| {
+            f.unlink("test/preact/1").unwrap();
+            f.new_dataset::<f32>().shape([4, 5]).create("test/preact/1").unwrap();
+        });
+        let e = ActivationReader::open(&p).unwrap().preact("test", 1, 4).unwrap_err().to_string();
+        assert!(e.contains("/test/preact/1") && e.contains("[4, 5]") && e.contains("[4, 3]"), "{e}");
+    }
+
+    #[test]
+    fn non_finite_values_are_named_with_row_and_column() {
+        let (_d, p) = file_with(|f| {
+            let d = f.dataset("test/preact/1").unwrap();
+            let mut v: Vec<f32> = d.read_raw().unwrap();
+            v[7] = f32::NAN;
+            d.write_raw(&v).unwrap();
+        });
+        let e = ActivationReader::open(&p).unwrap().preact("test", 1, 4).unwrap_err().to_string();
+        assert!(e.contains("/test/preact/1") && e.contains("NaN") && e.contains("row 2, column 1"), "{e}");
+    }
+
+    #[test]
+    fn labels_out_of_range_are_named() {
+        let (_d, p) = file_with(|f| f.dataset("test/labels").unwrap().write_raw(&[0u8, 1, 7, 0]).unwrap());
+        let e = ActivationReader::open(&p).unwrap().labels("test", 2).unwrap_err().to_string();
+        assert!(e.contains("/test/labels") && e.contains("label 7 at row 2"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_attribute_is_named() {
+        let (_d, p) = file_with(|f| f.delete_attr("width").unwrap());
+        let e = ActivationReader::open(&p).err().unwrap().to_string();
+        assert!(e.contains("@width"), "{e}");
+    }
+}
