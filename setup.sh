@@ -40,7 +40,10 @@ if [ -n "${LIBTORCH:-}" ]; then
 else
   home="${REPRO_LIBTORCH_HOME:-$HOME/.local/share/repro/torch-$TORCH_VERSION}"
   py="$home/venv/bin/python"
-  if [ ! -f "$home/.complete" ]; then
+  # Python packages for reading outputs (tests check h5py and pyarrow can).
+  PY_TOOLS="h5py numpy pyarrow pandas"
+  stamp="torch==$TORCH_VERSION $CUDA_RUNTIME $CUDA_CUPTI $PY_TOOLS"
+  if [ ! -x "$py" ] || [ ! -f "$home/.complete" ]; then
     say "installing libtorch $TORCH_VERSION (CPU) from the PyPI wheel into $home (~540 MB)"
     rm -rf "$home"
     mkdir -p "$home"
@@ -48,8 +51,11 @@ else
     # --no-deps: the wheel's own dependency list pulls the 2.7 GB CUDA stack; libtorch_cpu
     # only needs the two small runtime wheels below, found through its RPATH.
     "$py" -m pip install -q --no-deps "torch==$TORCH_VERSION" "$CUDA_RUNTIME" "$CUDA_CUPTI"
-    "$py" -m pip install -q h5py numpy
-    touch "$home/.complete"
+  fi
+  if [ "$(cat "$home/.complete" 2>/dev/null)" != "$stamp" ]; then
+    # shellcheck disable=SC2086
+    "$py" -m pip install -q $PY_TOOLS
+    printf '%s' "$stamp" > "$home/.complete"
   else
     say "libtorch $TORCH_VERSION present in $home"
   fi

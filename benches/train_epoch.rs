@@ -43,7 +43,7 @@ fn main() {
         let payload = fetch_payload(
             "mnist",
             file,
-            &sources("mnist", file, &[mirror.clone()], &spec.urls),
+            &sources("mnist", file, std::slice::from_ref(&mirror), &spec.urls),
             &HttpSettings::default(),
             |_| {},
             |w| eprintln!("{w}"),

@@ -4,10 +4,12 @@
 //! Layers: [`engine`] (generic: keys, cache, plan, run), [`config`] (pipeline.toml and
 //! stage declarations), [`stages`] (what each stage does), [`data`] and [`formats`].
 
+pub mod analysis;
 pub mod config;
 pub mod data;
 pub mod engine;
 pub mod formats;
 pub mod model;
 pub mod project;
+pub mod rng;
 pub mod stages;

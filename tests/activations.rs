@@ -22,37 +22,61 @@ fn project() -> TestProject {
 fn entry_for(p: &TestProject, stage: &str, needle: &str) -> std::path::PathBuf {
     p.entries(stage)
         .into_iter()
-        .find(|e| std::fs::read_to_string(e.join("manifest.json")).unwrap().contains(needle))
+        .find(|e| {
+            std::fs::read_to_string(e.join("manifest.json"))
+                .unwrap()
+                .contains(needle)
+        })
         .unwrap_or_else(|| panic!("no {stage} entry with {needle}"))
 }
 
 #[test]
 fn files_match_a_fresh_forward_pass_and_open_in_h5py() {
     let p = project();
-    p.repro().args(["run", "activations"]).assert().success().stderr(contains("5 unit(s) run"));
+    p.repro()
+        .args(["run", "activations"])
+        .assert()
+        .success()
+        .stderr(contains("5 unit(s) run"));
     assert_eq!(p.entries("activations").len(), 3, "init, epoch-1, best");
 
     let train_dir = &p.entries("train")[0];
     let data_dir = &p.entries("data")[0];
-    let network: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(train_dir.join("network.json")).unwrap()).unwrap();
+    let network: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(train_dir.join("network.json")).unwrap())
+            .unwrap();
     let arch: Arch = serde_json::from_value(network["arch"].clone()).unwrap();
     for label in ["init", "epoch-1", "best"] {
         let file = entry_for(&p, "activations", &format!("@{label}\"")).join("activations.h5");
         let reader = ActivationReader::open(&file).unwrap();
         assert_eq!(reader.attrs.snapshot, label);
         assert_eq!((reader.attrs.depth, reader.attrs.width), (3, 6));
-        let model = Mlp::load_safetensors(arch, Device::Cpu, &train_dir.join(format!("snapshots/{label}.safetensors"))).unwrap();
+        let model = Mlp::load_safetensors(
+            arch,
+            Device::Cpu,
+            &train_dir.join(format!("snapshots/{label}.safetensors")),
+        )
+        .unwrap();
         for split in ["train", "test", "val"] {
             let data = repro::data::load_split(data_dir, split).unwrap();
             let labels = reader.labels(split, 3).unwrap();
             assert_eq!(labels, data.labels);
-            let x = Tensor::from_slice(&data.images).reshape([data.len as i64, data.features as i64]);
+            let x =
+                Tensor::from_slice(&data.images).reshape([data.len as i64, data.features as i64]);
             let (pre, out) = tch::no_grad(|| model.forward_all(&x));
             for (l, z) in pre.iter().enumerate() {
                 let fresh = Vec::<f32>::try_from(z.contiguous().view(-1)).unwrap();
                 let stored = reader.preact(split, l + 1, data.len).unwrap();
-                let worst = fresh.iter().zip(&stored).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
-                assert!(worst < 1e-5, "{label} {split} layer {}: max diff {worst}", l + 1);
+                let worst = fresh
+                    .iter()
+                    .zip(&stored)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0f32, f32::max);
+                assert!(
+                    worst < 1e-5,
+                    "{label} {split} layer {}: max diff {worst}",
+                    l + 1
+                );
             }
             let fresh = Vec::<f32>::try_from(out.contiguous().view(-1)).unwrap();
             let stored = reader.output(split, data.len, 3).unwrap();
@@ -76,7 +100,16 @@ for split, n in (("train", 90), ("test", 30), ("val", 30)):
     assert f[split]["output"].shape == (n, 3)
 print("h5py ok", f["test"]["output"][0, :])
 "#;
-    let out = std::process::Command::new(&python).arg("-c").arg(script).arg(&file).output().expect("python runs");
-    assert!(out.status.success(), "h5py could not read the file: {}", String::from_utf8_lossy(&out.stderr));
+    let out = std::process::Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .arg(&file)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "h5py could not read the file: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("h5py ok"));
 }

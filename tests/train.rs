@@ -12,7 +12,7 @@ use tch::{Device, Kind, Tensor};
 
 /// Two well-separated Gaussian-ish blobs per class in 6 dimensions, 3 classes.
 fn blobs(n: usize, salt: u64) -> (Tensor, Tensor) {
-    let mut rng = repro::model::shuffle::SplitMix64::new(salt);
+    let mut rng = repro::rng::SplitMix64::new(salt);
     let mut x = Vec::with_capacity(n * 6);
     let mut y = Vec::with_capacity(n);
     for i in 0..n {

@@ -293,6 +293,16 @@ impl ActivationReader {
         self.file.group(split).is_ok()
     }
 
+    /// Number of classes: the width of `/{split}/output`.
+    pub fn classes(&self, split: &str) -> Result<usize, ActivationFileError> {
+        let path = format!("/{split}/output");
+        let ds = self.file.dataset(&path).map_err(self.hdf(&path))?;
+        match ds.shape().as_slice() {
+            [_, c] if *c >= 1 => Ok(*c),
+            other => Err(self.invalid(&path, format!("shape {other:?}, expected [N, classes]"))),
+        }
+    }
+
     /// Labels of a split, checked to be below `classes`.
     pub fn labels(&self, split: &str, classes: usize) -> Result<Vec<u8>, ActivationFileError> {
         let path = format!("/{split}/labels");
@@ -415,7 +425,11 @@ mod tests {
     #[test]
     fn a_missing_dataset_is_named_with_file_and_path() {
         let (_d, p) = file_with(|f| f.unlink("test/preact/2").unwrap());
-        let e = ActivationReader::open(&p).unwrap().preact("test", 2, 4).unwrap_err().to_string();
+        let e = ActivationReader::open(&p)
+            .unwrap()
+            .preact("test", 2, 4)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("a.h5") && e.contains("/test/preact/2"), "{e}");
     }
 
@@ -423,10 +437,20 @@ mod tests {
     fn a_shape_that_disagrees_with_the_attributes_is_named() {
         let (_d, p) = file_with(|f| {
             f.unlink("test/preact/1").unwrap();
-            f.new_dataset::<f32>().shape([4, 5]).create("test/preact/1").unwrap();
+            f.new_dataset::<f32>()
+                .shape([4, 5])
+                .create("test/preact/1")
+                .unwrap();
         });
-        let e = ActivationReader::open(&p).unwrap().preact("test", 1, 4).unwrap_err().to_string();
-        assert!(e.contains("/test/preact/1") && e.contains("[4, 5]") && e.contains("[4, 3]"), "{e}");
+        let e = ActivationReader::open(&p)
+            .unwrap()
+            .preact("test", 1, 4)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("/test/preact/1") && e.contains("[4, 5]") && e.contains("[4, 3]"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -437,15 +461,34 @@ mod tests {
             v[7] = f32::NAN;
             d.write_raw(&v).unwrap();
         });
-        let e = ActivationReader::open(&p).unwrap().preact("test", 1, 4).unwrap_err().to_string();
-        assert!(e.contains("/test/preact/1") && e.contains("NaN") && e.contains("row 2, column 1"), "{e}");
+        let e = ActivationReader::open(&p)
+            .unwrap()
+            .preact("test", 1, 4)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("/test/preact/1") && e.contains("NaN") && e.contains("row 2, column 1"),
+            "{e}"
+        );
     }
 
     #[test]
     fn labels_out_of_range_are_named() {
-        let (_d, p) = file_with(|f| f.dataset("test/labels").unwrap().write_raw(&[0u8, 1, 7, 0]).unwrap());
-        let e = ActivationReader::open(&p).unwrap().labels("test", 2).unwrap_err().to_string();
-        assert!(e.contains("/test/labels") && e.contains("label 7 at row 2"), "{e}");
+        let (_d, p) = file_with(|f| {
+            f.dataset("test/labels")
+                .unwrap()
+                .write_raw(&[0u8, 1, 7, 0])
+                .unwrap()
+        });
+        let e = ActivationReader::open(&p)
+            .unwrap()
+            .labels("test", 2)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("/test/labels") && e.contains("label 7 at row 2"),
+            "{e}"
+        );
     }
 
     #[test]

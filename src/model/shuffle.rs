@@ -1,27 +1,7 @@
 //! Seeded shuffling, independent of libtorch's generator so that the order of samples is
 //! reproducible on any device.
 
-/// splitmix64: small, fast, and good enough to drive a Fisher-Yates shuffle.
-pub struct SplitMix64(u64);
-
-impl SplitMix64 {
-    pub fn new(seed: u64) -> Self {
-        SplitMix64(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (Lemire's multiply-shift; the tiny bias is irrelevant here).
-    pub fn below(&mut self, n: u64) -> u64 {
-        ((self.next_u64() as u128 * n as u128) >> 64) as u64
-    }
-}
+use crate::rng::SplitMix64;
 
 /// The sample order of one epoch: a permutation of `0..n` determined by seed and epoch.
 pub fn epoch_order(n: usize, seed: u64, epoch: usize) -> Vec<i64> {
