@@ -87,7 +87,7 @@ fn layer(seed: u64) -> (Split, Split) {
     (make(N_TRAIN), make(N_TEST))
 }
 
-fn main() -> Result<(), kernels::KernelError> {
+fn main() -> Result<(), repro::analysis::KernelError> {
     println!("threads: {}", rayon::current_num_threads());
     let gen_start = Instant::now();
     let layers: Vec<(Split, Split)> = (0..DEPTH as u64).map(|l| layer(100 + l)).collect();
@@ -124,7 +124,7 @@ fn main() -> Result<(), kernels::KernelError> {
         if l == 0 {
             first_layer = (fit_wall + eval_wall, fit_cpu + eval_cpu);
         }
-        let acc = |ev: &kernels::Evaluation| {
+        let acc = |ev: &repro::analysis::Evaluation| {
             System::ALL
                 .map(|s| format!("{:.4}", ev.get(s).accuracy))
                 .join("/")
