@@ -87,8 +87,56 @@ fn layer(seed: u64) -> (Split, Split) {
     (make(N_TRAIN), make(N_TEST))
 }
 
-fn main() -> Result<(), repro::analysis::KernelError> {
+/// The analysis of one real snapshot, phase by phase: `REPRO_BENCH_ACTIVATIONS` names an
+/// `activations.h5` written by the activations stage.
+fn real_snapshot(path: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    use repro::analysis::activation_fractions;
+    use repro::formats::activations::ActivationReader;
+    let total = Instant::now();
+    let r = ActivationReader::open(path)?;
+    let classes = r.classes("test")?;
+    let (ltr, lte) = (r.labels("train", classes)?, r.labels("test", classes)?);
+    let (ntr, nte, width) = (ltr.len(), lte.len(), r.attrs.width);
+    let (mut read, mut perp, mut frac, mut clf_t) = (0.0, 0.0, 0.0, 0.0);
+    let mut line = Vec::new();
+    for layer in 1..=r.attrs.depth {
+        let t = Instant::now();
+        let (ztr, zte) = (r.preact("train", layer, ntr)?, r.preact("test", layer, nte)?);
+        read += t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let p = layer_perplexity(&zte, nte, width, &lte, classes)?.mean;
+        layer_perplexity(&ztr, ntr, width, &ltr, classes)?;
+        perp += t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        activation_fractions(&ztr, ntr, width, &ltr, classes)?;
+        activation_fractions(&zte, nte, width, &lte, classes)?;
+        frac += t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let clf = LayerClassifiers::fit(&ztr, ntr, width, &ltr, classes)?;
+        clf.evaluate(&ztr, ntr, &ltr)?;
+        let test = clf.evaluate(&zte, nte, &lte)?;
+        clf_t += t.elapsed().as_secs_f64();
+        line.push(format!(
+            "  layer {layer}: test perplexity {p:.1}, test accuracy d/c/b {}",
+            System::ALL.map(|s| format!("{:.4}", test.get(s).accuracy)).join("/")
+        ));
+    }
+    println!("real snapshot {} ({}x{}, {ntr} train, {nte} test):", path.display(), r.attrs.depth, width);
+    for l in line {
+        println!("{l}");
+    }
+    println!(
+        "  read {read:.2} s, perplexity {perp:.3} s, fractions {frac:.3} s, classifiers {clf_t:.2} s; total {:.2} s",
+        total.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("threads: {}", rayon::current_num_threads());
+    if let Some(path) = std::env::var_os("REPRO_BENCH_ACTIVATIONS") {
+        return real_snapshot(std::path::Path::new(&path));
+    }
     let gen_start = Instant::now();
     let layers: Vec<(Split, Split)> = (0..DEPTH as u64).map(|l| layer(100 + l)).collect();
     println!(
