@@ -9,8 +9,8 @@
 
 use std::time::Instant;
 
-use repro::rng::SplitMix64;
 use repro::analysis::{layer_perplexity, log_density_exact, Kde, LayerClassifiers, System};
+use repro::rng::SplitMix64;
 
 const N_TRAIN: usize = 50_000;
 const N_TEST: usize = 10_000;
@@ -101,7 +101,10 @@ fn real_snapshot(path: &std::path::Path) -> Result<(), Box<dyn std::error::Error
     let mut line = Vec::new();
     for layer in 1..=r.attrs.depth {
         let t = Instant::now();
-        let (ztr, zte) = (r.preact("train", layer, ntr)?, r.preact("test", layer, nte)?);
+        let (ztr, zte) = (
+            r.preact("train", layer, ntr)?,
+            r.preact("test", layer, nte)?,
+        );
         read += t.elapsed().as_secs_f64();
         let t = Instant::now();
         let p = layer_perplexity(&zte, nte, width, &lte, classes)?.mean;
@@ -118,10 +121,17 @@ fn real_snapshot(path: &std::path::Path) -> Result<(), Box<dyn std::error::Error
         clf_t += t.elapsed().as_secs_f64();
         line.push(format!(
             "  layer {layer}: test perplexity {p:.1}, test accuracy d/c/b {}",
-            System::ALL.map(|s| format!("{:.4}", test.get(s).accuracy)).join("/")
+            System::ALL
+                .map(|s| format!("{:.4}", test.get(s).accuracy))
+                .join("/")
         ));
     }
-    println!("real snapshot {} ({}x{}, {ntr} train, {nte} test):", path.display(), r.attrs.depth, width);
+    println!(
+        "real snapshot {} ({}x{}, {ntr} train, {nte} test):",
+        path.display(),
+        r.attrs.depth,
+        width
+    );
     for l in line {
         println!("{l}");
     }
