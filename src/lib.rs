@@ -10,6 +10,7 @@ pub mod data;
 pub mod engine;
 pub mod formats;
 pub mod model;
+pub mod plots;
 pub mod project;
 pub mod rng;
 pub mod stages;

@@ -1,0 +1,287 @@
+//! Multi-panel line charts: the shape of almost every figure of the paper. A figure is
+//! data (panels of series) first; rendering to PNG and SVG and writing the CSV behind it
+//! are three views of the same data.
+
+use super::style::{colour, register_fonts, FAMILY};
+use plotters::coord::types::RangedCoordf64;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::io::Write;
+use std::path::Path;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+#[error("rendering {path}: {message}")]
+pub struct PlotError {
+    pub path: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Mark {
+    Line,
+    Dashed,
+    Dotted,
+    /// Points only (many unordered values, as in Fig. 1).
+    Points,
+}
+
+#[derive(Debug, Clone)]
+pub struct Series {
+    pub name: String,
+    pub points: Vec<(f64, f64)>,
+    /// (x, low, high): the spread over seeds, drawn as a shaded band.
+    pub band: Vec<(f64, f64, f64)>,
+    pub mark: Mark,
+    pub colour: usize,
+}
+
+impl Series {
+    pub fn new(name: impl Into<String>, points: Vec<(f64, f64)>, mark: Mark, colour: usize) -> Self {
+        Series {
+            name: name.into(),
+            points,
+            band: Vec::new(),
+            mark,
+            colour,
+        }
+    }
+
+    pub fn with_band(mut self, band: Vec<(f64, f64, f64)>) -> Self {
+        self.band = band;
+        self
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Panel {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub log_y: bool,
+    /// Label the x axis with whole numbers (layers, depths, widths).
+    pub x_integer: bool,
+    /// Fixed y range; unset: fitted to the data.
+    pub y_range: Option<(f64, f64)>,
+    pub series: Vec<Series>,
+    /// Shown instead of a chart when there is no data.
+    pub empty_note: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Figure {
+    pub id: String,
+    pub title: String,
+    pub panels: Vec<Panel>,
+    pub columns: usize,
+    pub panel_size: (u32, u32),
+}
+
+impl Figure {
+    fn size(&self) -> (u32, u32) {
+        let cols = self.columns.clamp(1, self.panels.len().max(1));
+        let rows = self.panels.len().max(1).div_ceil(cols);
+        (self.panel_size.0 * cols as u32, self.panel_size.1 * rows as u32 + 40)
+    }
+
+    pub fn render_png(&self, path: &Path) -> Result<(), PlotError> {
+        register_fonts();
+        let root = BitMapBackend::new(path, self.size()).into_drawing_area();
+        self.draw(root).map_err(|m| err(path, m))
+    }
+
+    pub fn render_svg(&self, path: &Path) -> Result<(), PlotError> {
+        register_fonts();
+        let root = SVGBackend::new(path, self.size()).into_drawing_area();
+        self.draw(root).map_err(|m| err(path, m))
+    }
+
+    /// The data behind the figure, long format: panel, series, x, y, low, high.
+    pub fn write_csv(&self, path: &Path) -> std::io::Result<()> {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+        writeln!(out, "panel,series,x,y,low,high")?;
+        for p in &self.panels {
+            for s in &p.series {
+                for &(x, y) in &s.points {
+                    let (lo, hi) = s
+                        .band
+                        .iter()
+                        .find(|b| b.0 == x)
+                        .map(|b| (b.1.to_string(), b.2.to_string()))
+                        .unwrap_or_default();
+                    writeln!(out, "{},{},{x},{y},{lo},{hi}", csv_field(&p.title), csv_field(&s.name))?;
+                }
+            }
+        }
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<(), String> {
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let (title_area, body) = root.split_vertically(40);
+        title_area
+            .titled(&self.title, (FAMILY, 22).into_font())
+            .map_err(|e| e.to_string())?;
+        let cols = self.columns.clamp(1, self.panels.len().max(1));
+        let rows = self.panels.len().max(1).div_ceil(cols);
+        for (panel, area) in self.panels.iter().zip(body.split_evenly((rows, cols))) {
+            draw_panel(&area, panel).map_err(|e| format!("panel `{}`: {e}", panel.title))?;
+        }
+        root.present().map_err(|e| e.to_string())
+    }
+}
+
+fn err(path: &Path, message: String) -> PlotError {
+    PlotError {
+        path: path.display().to_string(),
+        message,
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// Data ranges with a little margin; y from the points and bands.
+fn ranges(panel: &Panel) -> ((f64, f64), (f64, f64)) {
+    let xs = panel.series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
+    let (mut x0, mut x1) = xs.fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(x), b.max(x)));
+    if x0 > x1 {
+        (x0, x1) = (0.0, 1.0);
+    }
+    let pad = ((x1 - x0) * 0.04).max(0.5);
+    let ys = panel.series.iter().flat_map(|s| {
+        s.points
+            .iter()
+            .map(|p| p.1)
+            .chain(s.band.iter().flat_map(|b| [b.1, b.2]))
+    });
+    let ys: Vec<f64> = ys.filter(|y| y.is_finite() && (!panel.log_y || *y > 0.0)).collect();
+    let (mut y0, mut y1) = ys.iter().fold((f64::MAX, f64::MIN), |(a, b), &y| (a.min(y), b.max(y)));
+    if y0 > y1 {
+        (y0, y1) = if panel.log_y { (1.0, 10.0) } else { (0.0, 1.0) };
+    }
+    let y = match panel.y_range {
+        Some(r) => r,
+        None if panel.log_y => (y0 / 1.5, y1 * 1.5),
+        None => {
+            let m = ((y1 - y0) * 0.06).max(1e-3);
+            (y0 - m, y1 + m)
+        }
+    };
+    ((x0 - pad, x1 + pad), y)
+}
+
+fn x_label(panel: &Panel, x: f64) -> String {
+    if panel.x_integer {
+        // Whole numbers only; fractional ticks get no label.
+        if (x - x.round()).abs() < 1e-9 {
+            format!("{}", x.round() as i64)
+        } else {
+            String::new()
+        }
+    } else {
+        format!("{x}")
+    }
+}
+
+fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) -> Result<(), String> {
+    let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    if panel.series.iter().all(|s| s.points.is_empty()) {
+        let note = panel.empty_note.clone().unwrap_or_else(|| "no data".into());
+        area.titled(&panel.title, (FAMILY, 16).into_font()).map_err(e)?;
+        area.draw_text(
+            &note,
+            &TextStyle::from((FAMILY, 14).into_font()).color(&BLACK.mix(0.6)),
+            (20, 60),
+        )
+        .map_err(e)?;
+        return Ok(());
+    }
+    let ((x0, x1), (y0, y1)) = ranges(panel);
+    let mut builder = ChartBuilder::on(area);
+    builder
+        .caption(&panel.title, (FAMILY, 16).into_font())
+        .margin(8)
+        .x_label_area_size(36)
+        .y_label_area_size(56);
+    if panel.log_y {
+        let mut chart = builder.build_cartesian_2d(x0..x1, (y0..y1).log_scale()).map_err(e)?;
+        chart
+            .configure_mesh()
+            .x_desc(&panel.x_label)
+            .y_desc(&panel.y_label)
+            .x_label_formatter(&|x| x_label(panel, *x))
+            .y_label_formatter(&|y| format!("{y}"))
+            .label_style((FAMILY, 12))
+            .axis_desc_style((FAMILY, 13))
+            .draw()
+            .map_err(e)?;
+        draw_series(&mut chart, panel).map_err(e)
+    } else {
+        let mut chart = builder.build_cartesian_2d(x0..x1, y0..y1).map_err(e)?;
+        chart
+            .configure_mesh()
+            .x_label_formatter(&|x| x_label(panel, *x))
+            .x_desc(&panel.x_label)
+            .y_desc(&panel.y_label)
+            .label_style((FAMILY, 12))
+            .axis_desc_style((FAMILY, 13))
+            .draw()
+            .map_err(e)?;
+        draw_series(&mut chart, panel).map_err(e)
+    }
+}
+
+fn draw_series<'a, DB: DrawingBackend + 'a, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, Y>>,
+    panel: &Panel,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>
+where
+    Y: Ranged<ValueType = f64>,
+{
+    for s in &panel.series {
+        let c = colour(s.colour);
+        if s.band.len() > 1 {
+            let mut outline: Vec<(f64, f64)> = s.band.iter().map(|b| (b.0, b.2)).collect();
+            outline.extend(s.band.iter().rev().map(|b| (b.0, b.1)));
+            chart.draw_series(std::iter::once(Polygon::new(outline, c.mix(0.18).filled())))?;
+        }
+        let style = ShapeStyle::from(&c).stroke_width(2);
+        let pts = s.points.clone();
+        let anno = match s.mark {
+            Mark::Line => chart.draw_series(LineSeries::new(pts, style))?,
+            Mark::Dashed => chart.draw_series(DashedLineSeries::new(pts, 8, 5, style))?,
+            Mark::Dotted => chart.draw_series(DashedLineSeries::new(pts, 2, 4, style))?,
+            Mark::Points => chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 2, c.filled())))?,
+        };
+        let legend_style = style;
+        let mark = s.mark;
+        anno.label(&s.name).legend(move |(x, y)| {
+            // The legend repeats the line's pattern: solid, dashes or dots.
+            let at = EmptyElement::at((x, y));
+            let fill = legend_style.color.filled();
+            match mark {
+                Mark::Line => (at + PathElement::new(vec![(0, 0), (20, 0)], legend_style)).into_dyn(),
+                Mark::Dashed => (at + PathElement::new(vec![(0, 0), (7, 0)], legend_style) + PathElement::new(vec![(12, 0), (19, 0)], legend_style)).into_dyn(),
+                Mark::Dotted => (at + Circle::new((1, 0), 1, fill) + Circle::new((7, 0), 1, fill) + Circle::new((13, 0), 1, fill) + Circle::new((19, 0), 1, fill)).into_dyn(),
+                Mark::Points => (at + Circle::new((10, 0), 3, fill)).into_dyn(),
+            }
+        });
+        // Small markers on line series keep single points visible.
+        if s.mark != Mark::Points && s.points.len() <= 30 {
+            chart.draw_series(s.points.iter().map(|&p| Circle::new(p, 2, c.filled())))?;
+        }
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .label_font((FAMILY, 11))
+        .position(SeriesLabelPosition::LowerRight)
+        .draw()
+}
