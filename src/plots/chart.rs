@@ -261,16 +261,16 @@ where
         };
         let legend_style = style;
         let mark = s.mark;
-        anno.label(&s.name).legend(move |(x, y)| {
-            // The legend repeats the line's pattern: solid, dashes or dots.
-            let at = EmptyElement::at((x, y));
-            let fill = legend_style.color.filled();
-            match mark {
-                Mark::Line => (at + PathElement::new(vec![(0, 0), (20, 0)], legend_style)).into_dyn(),
-                Mark::Dashed => (at + PathElement::new(vec![(0, 0), (7, 0)], legend_style) + PathElement::new(vec![(12, 0), (19, 0)], legend_style)).into_dyn(),
-                Mark::Dotted => (at + Circle::new((1, 0), 1, fill) + Circle::new((7, 0), 1, fill) + Circle::new((13, 0), 1, fill) + Circle::new((19, 0), 1, fill)).into_dyn(),
-                Mark::Points => (at + Circle::new((10, 0), 3, fill)).into_dyn(),
-            }
+        // plotters' legend entries are single elements, so the line pattern is spelled
+        // out in the label.
+        let label = match s.mark {
+            Mark::Dashed => format!("{}  - - -", s.name),
+            Mark::Dotted => format!("{}  ....", s.name),
+            _ => s.name.clone(),
+        };
+        anno.label(label).legend(move |(x, y)| match mark {
+            Mark::Points => Circle::new((x + 10, y), 3, legend_style.color.filled()).into_dyn(),
+            _ => PathElement::new(vec![(x, y), (x + 20, y)], legend_style).into_dyn(),
         });
         // Small markers on line series keep single points visible.
         if s.mark != Mark::Points && s.points.len() <= 30 {
