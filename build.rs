@@ -64,7 +64,31 @@ fn main() {
 
     if let Ok(libtorch) = std::env::var("LIBTORCH") {
         println!("cargo:rustc-link-arg=-Wl,-rpath,{libtorch}/lib");
+        // The wheel's torch/version.py names the libtorch version, for the report.
+        let version = std::fs::read_to_string(format!("{libtorch}/version.py"))
+            .ok()
+            .and_then(|t| {
+                t.lines()
+                    .find(|l| l.starts_with("__version__"))
+                    .and_then(|l| l.split('\'').nth(1).map(String::from))
+            })
+            .unwrap_or_else(|| "unknown".into());
+        println!("cargo:rustc-env=REPRO_LIBTORCH_VERSION={version}");
+    } else {
+        println!("cargo:rustc-env=REPRO_LIBTORCH_VERSION=unknown");
     }
+    // The commit repro was built from, for the report's provenance.
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(&root)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    println!("cargo:rustc-env=REPRO_GIT_COMMIT={commit}");
+    println!("cargo:rerun-if-changed=.git/HEAD");
+    println!("cargo:rerun-if-changed=.git/refs/heads");
 }
 
 /// A file, or every file under a folder, in a stable order.

@@ -5,6 +5,7 @@
 //! stage declarations), [`stages`] (what each stage does), [`data`] and [`formats`].
 
 pub mod analysis;
+pub mod claims;
 pub mod config;
 pub mod data;
 pub mod engine;

@@ -199,6 +199,19 @@ fn run(project: &Project, args: RunArgs, quiet: bool) -> Result<ExitCode> {
             eprintln!("error: {unit} failed: {e}");
         }
     }
+    for dir in project.publish(&plan).context("publishing outputs")? {
+        if let Some(html) = [dir.join("report.html"), dir.join("report.md")]
+            .iter()
+            .find(|p| p.exists())
+        {
+            eprintln!("report: {}", html.display());
+            if let Some(md) = Some(dir.join("report.md")).filter(|p| p.exists() && p != html) {
+                eprintln!("        {}", md.display());
+            }
+        } else {
+            eprintln!("published: {}", dir.display());
+        }
+    }
     eprintln!(
         "repro: {done} unit(s) run, {reused} reused, {failed} failed{} in {:.2}s",
         if skipped > 0 {

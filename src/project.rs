@@ -52,6 +52,8 @@ impl Project {
             base_dir: base_dir.clone(),
             data_mirrors: options.data_mirrors.clone(),
             device: options.device,
+            config_file: config_file.clone(),
+            profile: options.profile.clone(),
         };
         let mut nodes = Vec::new();
         for decl in &decls {
@@ -73,6 +75,7 @@ impl Project {
                     reads: decl.reads.clone(),
                     description: decl.description.clone(),
                     code,
+                    publish: decl.publish.as_ref().map(|p| base_dir.join(p)),
                 },
                 imp: stages::instantiate(decl, &ctx),
             });
@@ -135,6 +138,67 @@ impl Project {
             other => ProjectError::Plan(other),
         })
     }
+}
+
+impl Project {
+    /// Copies the committed outputs of every stage that declares `publish` to that folder,
+    /// unless it already holds them (a `.repro-key` stamp says which entry it holds). The
+    /// copy is built beside the folder and swapped in, so readers never see a mix.
+    pub fn publish(&self, plan: &Plan) -> Result<Vec<PathBuf>, std::io::Error> {
+        let mut published = Vec::new();
+        for node in &self.stages {
+            let Some(target) = &node.meta.publish else {
+                continue;
+            };
+            let units: Vec<_> = plan
+                .units
+                .iter()
+                .filter(|u| u.unit.stage == node.meta.name)
+                .collect();
+            for u in &units {
+                let entry = self.cache.entry_dir(&u.unit.stage, &u.key);
+                if !self.cache.contains(&u.unit.stage, &u.key) {
+                    continue;
+                }
+                let dest = if units.len() == 1 {
+                    target.clone()
+                } else {
+                    target.join(&u.spec.id)
+                };
+                let stamp = dest.join(".repro-key");
+                if std::fs::read_to_string(&stamp).ok().as_deref() != Some(u.key.as_str()) {
+                    let tmp = dest.with_extension(format!("tmp.{}", std::process::id()));
+                    let _ = std::fs::remove_dir_all(&tmp);
+                    copy_tree(&entry, &tmp)?;
+                    std::fs::remove_file(tmp.join(crate::engine::cache::MANIFEST))?;
+                    std::fs::write(tmp.join(".repro-key"), &u.key)?;
+                    if dest.exists() {
+                        std::fs::remove_dir_all(&dest)?;
+                    }
+                    if let Some(parent) = dest.parent() {
+                        std::fs::create_dir_all(parent)?;
+                    }
+                    std::fs::rename(&tmp, &dest)?;
+                }
+                published.push(dest);
+            }
+        }
+        Ok(published)
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let dest = to.join(e.file_name());
+        if e.file_type()?.is_dir() {
+            copy_tree(&e.path(), &dest)?;
+        } else {
+            std::fs::copy(e.path(), dest)?;
+        }
+    }
+    Ok(())
 }
 
 /// Fingerprint of a command stage: its command line and the content of its sources.

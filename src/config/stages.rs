@@ -43,6 +43,10 @@ pub struct StageDecl {
     /// Command stages: run once per unit of this (needed) stage instead of once in all.
     #[serde(default)]
     pub per_unit_of: Option<String>,
+    /// After a run, copy the stage's committed outputs to this folder (relative to the
+    /// project), so a user finds them at a predictable path.
+    #[serde(default)]
+    pub publish: Option<String>,
     #[serde(skip)]
     pub file: PathBuf,
 }

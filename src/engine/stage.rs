@@ -17,6 +17,8 @@ pub struct StageMeta {
     pub description: String,
     /// Fingerprint of the stage's code; part of every unit key.
     pub code: String,
+    /// Folder the stage's outputs are copied to after a run, if any.
+    pub publish: Option<PathBuf>,
 }
 
 /// One independent piece of a stage's work, cached on its own.

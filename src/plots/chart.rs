@@ -37,7 +37,12 @@ pub struct Series {
 }
 
 impl Series {
-    pub fn new(name: impl Into<String>, points: Vec<(f64, f64)>, mark: Mark, colour: usize) -> Self {
+    pub fn new(
+        name: impl Into<String>,
+        points: Vec<(f64, f64)>,
+        mark: Mark,
+        colour: usize,
+    ) -> Self {
         Series {
             name: name.into(),
             points,
@@ -81,7 +86,10 @@ impl Figure {
     fn size(&self) -> (u32, u32) {
         let cols = self.columns.clamp(1, self.panels.len().max(1));
         let rows = self.panels.len().max(1).div_ceil(cols);
-        (self.panel_size.0 * cols as u32, self.panel_size.1 * rows as u32 + 40)
+        (
+            self.panel_size.0 * cols as u32,
+            self.panel_size.1 * rows as u32 + 40,
+        )
     }
 
     pub fn render_png(&self, path: &Path) -> Result<(), PlotError> {
@@ -109,7 +117,12 @@ impl Figure {
                         .find(|b| b.0 == x)
                         .map(|b| (b.1.to_string(), b.2.to_string()))
                         .unwrap_or_default();
-                    writeln!(out, "{},{},{x},{y},{lo},{hi}", csv_field(&p.title), csv_field(&s.name))?;
+                    writeln!(
+                        out,
+                        "{},{},{x},{y},{lo},{hi}",
+                        csv_field(&p.title),
+                        csv_field(&s.name)
+                    )?;
                 }
             }
         }
@@ -148,7 +161,10 @@ fn csv_field(s: &str) -> String {
 
 /// Data ranges with a little margin; y from the points and bands.
 fn ranges(panel: &Panel) -> ((f64, f64), (f64, f64)) {
-    let xs = panel.series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
+    let xs = panel
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.0));
     let (mut x0, mut x1) = xs.fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(x), b.max(x)));
     if x0 > x1 {
         (x0, x1) = (0.0, 1.0);
@@ -160,8 +176,12 @@ fn ranges(panel: &Panel) -> ((f64, f64), (f64, f64)) {
             .map(|p| p.1)
             .chain(s.band.iter().flat_map(|b| [b.1, b.2]))
     });
-    let ys: Vec<f64> = ys.filter(|y| y.is_finite() && (!panel.log_y || *y > 0.0)).collect();
-    let (mut y0, mut y1) = ys.iter().fold((f64::MAX, f64::MIN), |(a, b), &y| (a.min(y), b.max(y)));
+    let ys: Vec<f64> = ys
+        .filter(|y| y.is_finite() && (!panel.log_y || *y > 0.0))
+        .collect();
+    let (mut y0, mut y1) = ys
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), &y| (a.min(y), b.max(y)));
     if y0 > y1 {
         (y0, y1) = if panel.log_y { (1.0, 10.0) } else { (0.0, 1.0) };
     }
@@ -189,11 +209,15 @@ fn x_label(panel: &Panel, x: f64) -> String {
     }
 }
 
-fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) -> Result<(), String> {
+fn draw_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    panel: &Panel,
+) -> Result<(), String> {
     let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     if panel.series.iter().all(|s| s.points.is_empty()) {
         let note = panel.empty_note.clone().unwrap_or_else(|| "no data".into());
-        area.titled(&panel.title, (FAMILY, 16).into_font()).map_err(e)?;
+        area.titled(&panel.title, (FAMILY, 16).into_font())
+            .map_err(e)?;
         area.draw_text(
             &note,
             &TextStyle::from((FAMILY, 14).into_font()).color(&BLACK.mix(0.6)),
@@ -210,7 +234,9 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) 
         .x_label_area_size(36)
         .y_label_area_size(56);
     if panel.log_y {
-        let mut chart = builder.build_cartesian_2d(x0..x1, (y0..y1).log_scale()).map_err(e)?;
+        let mut chart = builder
+            .build_cartesian_2d(x0..x1, (y0..y1).log_scale())
+            .map_err(e)?;
         chart
             .configure_mesh()
             .x_desc(&panel.x_label)
@@ -257,7 +283,9 @@ where
             Mark::Line => chart.draw_series(LineSeries::new(pts, style))?,
             Mark::Dashed => chart.draw_series(DashedLineSeries::new(pts, 8, 5, style))?,
             Mark::Dotted => chart.draw_series(DashedLineSeries::new(pts, 2, 4, style))?,
-            Mark::Points => chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 2, c.filled())))?,
+            Mark::Points => {
+                chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 2, c.filled())))?
+            }
         };
         let legend_style = style;
         let mark = s.mark;

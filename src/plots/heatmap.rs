@@ -21,19 +21,28 @@ pub struct HeatMap {
 
 impl HeatMap {
     fn size(&self) -> (u32, u32) {
-        (760.max(120 + 40 * self.column_labels.len() as u32), 140 + 28 * self.row_labels.len().max(1) as u32)
+        (
+            760.max(120 + 40 * self.column_labels.len() as u32),
+            140 + 28 * self.row_labels.len().max(1) as u32,
+        )
     }
 
     pub fn render_png(&self, path: &Path) -> Result<(), PlotError> {
         register_fonts();
         let root = BitMapBackend::new(path, self.size()).into_drawing_area();
-        self.draw(root).map_err(|message| PlotError { path: path.display().to_string(), message })
+        self.draw(root).map_err(|message| PlotError {
+            path: path.display().to_string(),
+            message,
+        })
     }
 
     pub fn render_svg(&self, path: &Path) -> Result<(), PlotError> {
         register_fonts();
         let root = SVGBackend::new(path, self.size()).into_drawing_area();
-        self.draw(root).map_err(|message| PlotError { path: path.display().to_string(), message })
+        self.draw(root).map_err(|message| PlotError {
+            path: path.display().to_string(),
+            message,
+        })
     }
 
     fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<(), String> {
@@ -65,9 +74,15 @@ impl HeatMap {
             .draw()
             .map_err(e)?;
         let cells = self.values.iter().enumerate().flat_map(|(r, row)| {
-            row.iter().enumerate().filter(|(_, v)| v.is_finite()).map(move |(c, &v)| {
-                Rectangle::new([(c, r), (c + 1, r + 1)], ViridisRGB.get_color_normalized(v, 0.0, 1.0).filled())
-            })
+            row.iter()
+                .enumerate()
+                .filter(|(_, v)| v.is_finite())
+                .map(move |(c, &v)| {
+                    Rectangle::new(
+                        [(c, r), (c + 1, r + 1)],
+                        ViridisRGB.get_color_normalized(v, 0.0, 1.0).filled(),
+                    )
+                })
         });
         chart.draw_series(cells).map_err(e)?;
         // Colour bar: 0 at the bottom, 1 at the top.
@@ -89,7 +104,10 @@ impl HeatMap {
         scale
             .draw_series((0..50).map(|i| {
                 let (a, b) = (i as f64 / 50.0, (i + 1) as f64 / 50.0);
-                Rectangle::new([(0.0, a), (1.0, b)], ViridisRGB.get_color_normalized(a, 0.0, 1.0).filled())
+                Rectangle::new(
+                    [(0.0, a), (1.0, b)],
+                    ViridisRGB.get_color_normalized(a, 0.0, 1.0).filled(),
+                )
             }))
             .map_err(e)?;
         root.present().map_err(e)

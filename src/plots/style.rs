@@ -11,7 +11,12 @@ pub const FAMILY: &str = "sans-serif";
 pub fn register_fonts() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        for style in [FontStyle::Normal, FontStyle::Bold, FontStyle::Italic, FontStyle::Oblique] {
+        for style in [
+            FontStyle::Normal,
+            FontStyle::Bold,
+            FontStyle::Italic,
+            FontStyle::Oblique,
+        ] {
             if plotters::style::register_font(FAMILY, style, FONT).is_err() {
                 panic!("the bundled font does not parse");
             }

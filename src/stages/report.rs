@@ -1,0 +1,243 @@
+//! The `report` stage: one unit that renders the Tera templates in `report/` into a
+//! self-contained HTML file (figures embedded as data URIs) and a Markdown file with image
+//! links, from the figures' outputs, the analysis tables (claims) and the manifests of
+//! every unit it depends on (provenance).
+
+use crate::claims;
+use crate::engine::cache::read_manifest_at;
+use crate::engine::hash::sha256_hex;
+use crate::engine::stage::{ConfigIssue, StageImpl, UnitError, UnitJob, UnitOutcome, UnitSpec};
+use crate::engine::UnitRef;
+use crate::stages::figures::{load_metrics, FIGURES};
+use base64::Engine as _;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub const HTML: &str = "report.html";
+pub const MARKDOWN: &str = "report.md";
+const TEMPLATES: [&str; 2] = ["report.html.tera", "report.md.tera"];
+
+pub struct ReportStage {
+    /// Folder of the Tera templates.
+    pub templates: PathBuf,
+    pub config_file: PathBuf,
+    pub profile: Option<String>,
+}
+
+impl StageImpl for ReportStage {
+    fn units(
+        &self,
+        _tables: &Value,
+        upstream: &BTreeMap<String, Vec<UnitSpec>>,
+    ) -> Result<Vec<UnitSpec>, ConfigIssue> {
+        // The templates and the configuration text are inputs of the report: editing a
+        // template re-renders the report and nothing else.
+        let mut templates = BTreeMap::new();
+        for t in TEMPLATES {
+            let path = self.templates.join(t);
+            let text = std::fs::read(&path).map_err(|e| {
+                ConfigIssue::new("", format!("report template {}: {e}", path.display()))
+            })?;
+            templates.insert(t, sha256_hex(&text));
+        }
+        let config = std::fs::read(&self.config_file).unwrap_or_default();
+        let inputs = ["data", "train", "analysis", "figures"]
+            .iter()
+            .flat_map(|s| {
+                upstream
+                    .get(*s)
+                    .into_iter()
+                    .flatten()
+                    .map(move |u| UnitRef::new(*s, &u.id))
+            })
+            .collect();
+        Ok(vec![UnitSpec {
+            id: "report".into(),
+            params: json!({
+                "templates": templates,
+                "config_sha256": sha256_hex(&config),
+                "profile": self.profile,
+                "tool": env!("CARGO_PKG_VERSION"),
+                "commit": env!("REPRO_GIT_COMMIT"),
+            }),
+            inputs,
+            settings: Value::Null,
+        }])
+    }
+
+    fn run(&self, job: &UnitJob) -> Result<UnitOutcome, UnitError> {
+        let by_stage = |stage: &str| -> Vec<(&UnitRef, &PathBuf)> {
+            job.inputs
+                .iter()
+                .filter(|(r, _)| r.stage == stage)
+                .collect()
+        };
+        let figures_dir = job.out_dir.join("figures");
+        std::fs::create_dir_all(&figures_dir)?;
+
+        // Figures, in the paper's order, with their texts and findings.
+        let mut figures = Vec::new();
+        for id in FIGURES {
+            let Some((_, dir)) = by_stage("figures").into_iter().find(|(r, _)| r.id == id) else {
+                continue;
+            };
+            let meta: Value =
+                serde_json::from_str(&std::fs::read_to_string(dir.join("figure.json"))?)?;
+            let png = std::fs::read(dir.join(format!("{id}.png")))?;
+            std::fs::write(figures_dir.join(format!("{id}.png")), &png)?;
+            std::fs::copy(
+                dir.join(format!("{id}.svg")),
+                figures_dir.join(format!("{id}.svg")),
+            )?;
+            std::fs::copy(
+                dir.join(format!("{id}.csv")),
+                figures_dir.join(format!("{id}.csv")),
+            )?;
+            figures.push(json!({
+                "id": id,
+                "title": meta["title"],
+                "caption": meta["caption"],
+                "claim": meta["claim"],
+                "findings": meta["findings"],
+                "missing": meta["missing"],
+                "png": format!("figures/{id}.png"),
+                "svg": format!("figures/{id}.svg"),
+                "csv": format!("figures/{id}.csv"),
+                "data_uri": format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(&png)),
+            }));
+        }
+
+        // Claims, from the best snapshots' analysis tables.
+        let analysis_dirs: Vec<&Path> = by_stage("analysis")
+            .iter()
+            .map(|(_, p)| p.as_path())
+            .collect();
+        let rows = load_metrics(&analysis_dirs)?;
+        let class_size = class_size(&by_stage("data"))?;
+        let claims = claims::check(&rows, class_size, 2.0);
+
+        // Training settings, seeds, data digests and per-stage provenance.
+        let mut networks = Vec::new();
+        for (_, dir) in by_stage("train") {
+            let n: Value =
+                serde_json::from_str(&std::fs::read_to_string(dir.join("network.json"))?)?;
+            networks.push(n);
+        }
+        let settings = training_settings(&networks);
+        let mut datasets = Vec::new();
+        for (r, dir) in by_stage("data") {
+            let d: Value =
+                serde_json::from_str(&std::fs::read_to_string(dir.join("dataset.json"))?)?;
+            datasets.push(
+                json!({ "name": r.id, "splits": d["splits"], "digests": d["payload_sha256"] }),
+            );
+        }
+        let provenance = provenance(job)?;
+        let context = json!({
+            "title": "DNNs as Layers of Cooperating Classifiers: a reproduction",
+            "profile": self.profile.clone().unwrap_or_else(|| "paper (default)".into()),
+            "tool_version": env!("CARGO_PKG_VERSION"),
+            "commit": env!("REPRO_GIT_COMMIT"),
+            "libtorch": env!("REPRO_LIBTORCH_VERSION"),
+            "figures": figures,
+            "claims": claims,
+            "reproduced": claims.iter().filter(|c| c.verdict == "reproduced").count(),
+            "measured": claims.iter().filter(|c| c.verdict != "not measured").count(),
+            "settings": settings,
+            "networks": networks.len(),
+            "datasets": datasets,
+            "stages": provenance,
+            "config_file": self.config_file.display().to_string(),
+            "config": std::fs::read_to_string(&self.config_file).unwrap_or_default(),
+            "report_key": job.key,
+        });
+        let mut tera = tera::Tera::new();
+        for (name, file) in [("report.html", TEMPLATES[0]), ("report.md", TEMPLATES[1])] {
+            let path = self.templates.join(file);
+            let text = std::fs::read_to_string(&path)?;
+            tera.add_raw_template(name, &text)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        let ctx = tera::Context::from_serialize(&context)?;
+        for (name, out) in [("report.html", HTML), ("report.md", MARKDOWN)] {
+            let text = tera
+                .render(name, &ctx)
+                .map_err(|e| format!("rendering {name}: {e:?}"))?;
+            std::fs::write(job.out_dir.join(out), text)?;
+        }
+        Ok(UnitOutcome {
+            device: "cpu".into(),
+            info: json!({ "figures": figures.len(), "claims": claims.len() }),
+        })
+    }
+}
+
+/// Mean number of test samples per class over the datasets (the ceiling of perplexity).
+fn class_size(data: &[(&UnitRef, &PathBuf)]) -> Result<f64, UnitError> {
+    let mut sizes = Vec::new();
+    for (_, dir) in data {
+        let d: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("dataset.json"))?)?;
+        if let Some(per_class) = d["splits"]["test"]["per_class"].as_array() {
+            let v: Vec<f64> = per_class.iter().filter_map(Value::as_f64).collect();
+            if !v.is_empty() {
+                sizes.push(v.iter().sum::<f64>() / v.len() as f64);
+            }
+        }
+    }
+    Ok(if sizes.is_empty() {
+        f64::NAN
+    } else {
+        sizes.iter().sum::<f64>() / sizes.len() as f64
+    })
+}
+
+/// The distinct training settings used, with how many networks used each.
+fn training_settings(networks: &[Value]) -> Vec<Value> {
+    let mut groups: BTreeMap<String, (Value, usize, Vec<u64>)> = BTreeMap::new();
+    for n in networks {
+        let p = &n["params"];
+        let s = json!({
+            "activation": p["activation"], "loss": p["loss"], "optimizer": p["optimizer"], "lr": p["lr"],
+            "batch_size": p["batch_size"], "max_epochs": p["max_epochs"], "patience": p["patience"],
+            "train_subset": p["train_subset"], "device": n["device"],
+        });
+        let e = groups.entry(s.to_string()).or_insert((s, 0, Vec::new()));
+        e.1 += 1;
+        if let Some(seed) = p["seed"].as_u64() {
+            if !e.2.contains(&seed) {
+                e.2.push(seed);
+            }
+        }
+    }
+    groups
+        .into_values()
+        .map(|(s, count, seeds)| json!({ "settings": s, "networks": count, "seeds": seeds }))
+        .collect()
+}
+
+/// Per stage: units, total duration, devices, and each unit's key.
+fn provenance(job: &UnitJob) -> Result<Vec<Value>, UnitError> {
+    let mut stages: BTreeMap<String, (f64, Vec<String>, Vec<Value>)> = BTreeMap::new();
+    for (r, dir) in job.inputs {
+        let m = read_manifest_at(dir)?;
+        let e = stages.entry(r.stage.clone()).or_default();
+        e.0 += m.duration_s;
+        if !e.1.contains(&m.device) {
+            e.1.push(m.device.clone());
+        }
+        e.2.push(json!({ "unit": r.id, "key": m.key, "duration_s": format!("{:.1}", m.duration_s), "device": m.device, "finished": m.finished }));
+    }
+    let order = ["data", "train", "activations", "analysis", "figures"];
+    let mut out: Vec<Value> = stages
+        .into_iter()
+        .map(|(stage, (secs, devices, units))| json!({ "stage": stage, "units": units.len(), "seconds": format!("{secs:.1}"), "devices": devices.join(", "), "entries": units }))
+        .collect();
+    out.sort_by_key(|s| {
+        order
+            .iter()
+            .position(|o| s["stage"] == *o)
+            .unwrap_or(order.len())
+    });
+    Ok(out)
+}
