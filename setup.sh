@@ -19,7 +19,8 @@ CUDA_CUPTI="nvidia-cuda-cupti==13.0.85.*"
 say() { printf 'setup: %s\n' "$*" >&2; }
 
 # --- system packages -------------------------------------------------------------------
-APT_PACKAGES=(libhdf5-dev pkg-config)
+# chromium: the test suite opens the HTML report in headless Chromium.
+APT_PACKAGES=(libhdf5-dev pkg-config chromium)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -40,8 +41,9 @@ if [ -n "${LIBTORCH:-}" ]; then
 else
   home="${REPRO_LIBTORCH_HOME:-$HOME/.local/share/repro/torch-$TORCH_VERSION}"
   py="$home/venv/bin/python"
-  # Python packages for reading outputs (tests check h5py and pyarrow can).
-  PY_TOOLS="h5py numpy pyarrow pandas"
+  # Python packages the tests use: h5py and pyarrow read the outputs, playwright drives
+  # Debian's chromium (it never downloads a browser of its own).
+  PY_TOOLS="h5py numpy pyarrow pandas playwright"
   stamp="torch==$TORCH_VERSION $CUDA_RUNTIME $CUDA_CUPTI $PY_TOOLS"
   if [ ! -x "$py" ] || [ ! -f "$home/.complete" ]; then
     say "installing libtorch $TORCH_VERSION (CPU) from the PyPI wheel into $home (~540 MB)"

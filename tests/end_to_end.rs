@@ -1,0 +1,165 @@
+//! The whole pipeline on a small slice of the real MNIST: data, training, activations,
+//! analysis, every figure and the report; then a no-op rerun, a template edit that
+//! re-renders only the report, and the HTML checked in headless Chromium.
+
+mod common;
+
+use common::*;
+use predicates::prelude::*;
+use predicates::str::contains;
+use repro::stages::figures::FIGURES;
+
+const CONFIG: &str = r#"
+[data]
+datasets = ["mnist"]
+
+[train]
+max_epochs = 2
+batch_size = 64
+seeds = [1]
+train_subset = 2000
+
+[[train.sweep]]
+name = "depth"
+datasets = ["mnist"]
+depths = [1, 3]
+widths = [16]
+
+[[train.sweep]]
+name = "epochs"
+datasets = ["mnist"]
+depths = [3]
+widths = [16]
+snapshot_epochs = [1]
+snapshot_steps = [5]
+
+[activations]
+splits = ["train", "test"]
+
+[figures]
+fig1_network = { dataset = "mnist", depth = 3, width = 16 }
+histogram_network = { dataset = "mnist", depth = 3, width = 16 }
+epochs_network = { dataset = "mnist", depth = 3, width = 16 }
+depth_sweep_width = 16
+width_sweep_depth = 3
+fig6_dataset = "mnist"
+fig9_dataset = "mnist"
+"#;
+
+#[test]
+fn the_real_pipeline_on_a_slice_of_mnist() {
+    let p = TestProject::new(CONFIG);
+    let templates = p.path().join("report");
+    std::fs::create_dir_all(&templates).unwrap();
+    for t in ["report.html.tera", "report.md.tera"] {
+        std::fs::copy(repo_root().join("report").join(t), templates.join(t)).unwrap();
+    }
+    let out = p.path().join("report/out");
+    p.repro()
+        .args(["run", "all", "--data-mirror"])
+        .arg(shared_datasets())
+        .assert()
+        .success()
+        .stderr(contains(format!(
+            "report: {}",
+            out.join("report.html").display()
+        )))
+        .stderr(contains("0 failed"));
+
+    // Every figure exists as PNG, SVG and CSV.
+    for id in FIGURES {
+        let png = std::fs::read(out.join(format!("figures/{id}.png"))).unwrap();
+        assert!(png.starts_with(b"\x89PNG") && png.len() > 5_000, "{id}.png");
+        let svg = std::fs::read_to_string(out.join(format!("figures/{id}.svg"))).unwrap();
+        assert!(
+            svg.contains("<svg") && svg.contains("<text"),
+            "{id}.svg has text"
+        );
+        assert!(out.join(format!("figures/{id}.csv")).is_file());
+    }
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert_eq!(
+        html.matches("src=\"data:image/png;base64,").count(),
+        FIGURES.len(),
+        "every figure embedded"
+    );
+    assert!(!html.contains("src=\"http"), "no network resources");
+    // The sigmoid network is not in this configuration: the report says so.
+    assert!(
+        html.contains("Not shown in this run"),
+        "a figure without networks is reported as missing"
+    );
+    assert!(
+        html.contains("<td class=\"reproduced\">")
+            || html.contains("<td class=\"not-reproduced\">")
+    );
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    for id in FIGURES {
+        assert!(md.contains(&format!("(figures/{id}.png)")), "{id} linked");
+    }
+
+    // Nothing to do the second time.
+    p.repro()
+        .args(["run", "all"])
+        .assert()
+        .success()
+        .stderr(contains("0 unit(s) run").and(contains(" 0 failed")));
+
+    // A template edit touches only the report.
+    let tpl = templates.join("report.md.tera");
+    let text = std::fs::read_to_string(&tpl).unwrap();
+    std::fs::write(&tpl, format!("{text}\nEdited.\n")).unwrap();
+    p.repro()
+        .args(["run", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(
+            contains("would run 1 unit(s)")
+                .and(contains("report/report"))
+                .and(contains("templates.report.md.tera changed")),
+        );
+    p.repro()
+        .args(["run", "all"])
+        .assert()
+        .success()
+        .stderr(contains("1 unit(s) run"));
+    assert!(std::fs::read_to_string(out.join("report.md"))
+        .unwrap()
+        .ends_with("Edited.\n"));
+
+    browser_check(&out.join("report.html"));
+}
+
+/// Headless Chromium: every image loads, no console errors; a screenshot is kept.
+fn browser_check(report: &std::path::Path) {
+    let python = std::env::var("REPRO_PYTHON").unwrap_or_else(|_| "python3".into());
+    let have_playwright = std::process::Command::new(&python)
+        .args(["-c", "import playwright"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !std::path::Path::new("/usr/bin/chromium").exists() || !have_playwright {
+        assert!(
+            std::env::var_os("REPRO_REQUIRE_BROWSER").is_none(),
+            "REPRO_REQUIRE_BROWSER is set but chromium or playwright is missing"
+        );
+        eprintln!(
+            "skipping the browser check: needs /usr/bin/chromium and playwright (CI installs both)"
+        );
+        return;
+    }
+    let shot = repo_root().join("target/report-screenshot.png");
+    let out = std::process::Command::new(&python)
+        .arg(repo_root().join("scripts/browser_check.py"))
+        .arg(report)
+        .arg(&shot)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "browser check failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{stdout}");
+    eprintln!("report screenshot: {}", shot.display());
+}
