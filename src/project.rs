@@ -52,6 +52,7 @@ impl Project {
             base_dir: base_dir.clone(),
             data_mirrors: options.data_mirrors.clone(),
             device: options.device,
+            templates_dir: config.templates_dir.clone(),
             config_file: config_file.clone(),
             profile: options.profile.clone(),
         };

@@ -48,12 +48,14 @@ fig9_dataset = "mnist"
 
 #[test]
 fn the_real_pipeline_on_a_slice_of_mnist() {
-    let p = TestProject::new(CONFIG);
-    let templates = p.path().join("report");
+    // The project gets its own copy of the templates, to edit one below.
+    let p = TestProject::new("");
+    let templates = p.path().join("templates");
     std::fs::create_dir_all(&templates).unwrap();
     for t in ["report.html.tera", "report.md.tera"] {
         std::fs::copy(repo_root().join("report").join(t), templates.join(t)).unwrap();
     }
+    p.write_config_with_templates(CONFIG, &repo_root().join("stages"), &templates);
     let out = p.path().join("report/out");
     p.repro()
         .args(["run", "all", "--data-mirror"])

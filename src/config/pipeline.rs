@@ -18,6 +18,8 @@ struct ProjectSection {
     cache: PathBuf,
     #[serde(default = "default_stages")]
     stages: PathBuf,
+    #[serde(default = "default_templates")]
+    templates: PathBuf,
 }
 
 fn default_cache() -> PathBuf {
@@ -25,6 +27,9 @@ fn default_cache() -> PathBuf {
 }
 fn default_stages() -> PathBuf {
     "stages".into()
+}
+fn default_templates() -> PathBuf {
+    "report".into()
 }
 
 pub struct PipelineConfig {
@@ -36,6 +41,8 @@ pub struct PipelineConfig {
     /// Cache folder (relative paths are relative to the file's folder).
     pub cache_dir: PathBuf,
     pub stages_dir: PathBuf,
+    /// Folder of the report templates.
+    pub templates_dir: PathBuf,
     /// The experiment's tables, profile applied, `project` and `profiles` removed.
     pub tables: Value,
     raw: toml::Table,
@@ -59,6 +66,7 @@ impl PipelineConfig {
             profiles: Vec::new(),
             cache_dir: PathBuf::new(),
             stages_dir: PathBuf::new(),
+            templates_dir: PathBuf::new(),
             tables: Value::Null,
             raw,
             source,
@@ -73,6 +81,7 @@ impl PipelineConfig {
         let dir = file.parent().unwrap_or(Path::new(".")).to_path_buf();
         config.cache_dir = dir.join(project.cache);
         config.stages_dir = dir.join(project.stages);
+        config.templates_dir = dir.join(project.templates);
         config.profiles = match config.raw.get("profiles") {
             None => Vec::new(),
             Some(toml::Value::Table(t)) => {

@@ -480,10 +480,17 @@ pub fn load_metrics(dirs: &[&Path]) -> Result<Vec<MetricRow>, UnitError> {
     Ok(rows)
 }
 
+/// (x, y) points of a line.
+type Points = Vec<(f64, f64)>;
+/// (x, low, high) of a band.
+type Band = Vec<(f64, f64, f64)>;
+/// (layer, node, class, fraction) of one snapshot.
+type FractionPoints = Vec<(usize, usize, usize, f64)>;
+/// (class, bin low, bin high, count) of one histogram.
+type Bins = Vec<(usize, f64, f64, i64)>;
+
 /// Mean, min and max of the values at each x.
-fn aggregate(
-    values: impl IntoIterator<Item = (f64, f64)>,
-) -> (Vec<(f64, f64)>, Vec<(f64, f64, f64)>) {
+fn aggregate(values: impl IntoIterator<Item = (f64, f64)>) -> (Points, Band) {
     let mut by_x: BTreeMap<i64, (f64, Vec<f64>)> = BTreeMap::new();
     for (x, y) in values {
         if y.is_finite() {
@@ -558,8 +565,7 @@ fn fig1(dirs: &[&Path]) -> Result<Built, UnitError> {
     let mut panels = Vec::new();
     let mut findings = Vec::new();
     // Per snapshot (init, best) of the lowest seed: points (node position, %) per class.
-    let mut per_snapshot: BTreeMap<String, (i64, Vec<(usize, usize, usize, f64)>)> =
-        BTreeMap::new();
+    let mut per_snapshot: BTreeMap<String, (i64, FractionPoints)> = BTreeMap::new();
     for dir in dirs {
         let file = dir.join(FRACTIONS);
         let t = Table::read_ipc(&file).map_err(|e| format!("{}: {e}", file.display()))?;
@@ -644,7 +650,7 @@ fn fig1(dirs: &[&Path]) -> Result<Built, UnitError> {
     })
 }
 
-fn network_error<'a>(rows: &'a [MetricRow]) -> impl Iterator<Item = &'a MetricRow> {
+fn network_error(rows: &[MetricRow]) -> impl Iterator<Item = &MetricRow> {
     rows.iter()
         .filter(|r| r.system == "network" && r.split == "test" && r.metric == "accuracy")
 }
@@ -990,7 +996,7 @@ fn fig_per_network(
 
 fn fig11(dirs: &[&Path]) -> Result<Built, UnitError> {
     let title = "Fig. 11: per-class distributions of one first-layer node's pre-activation";
-    let mut best: Option<(i64, Vec<(usize, f64, f64, i64)>, usize, usize)> = None;
+    let mut best: Option<(i64, Bins, usize, usize)> = None;
     for dir in dirs {
         let file = dir.join(HISTOGRAM);
         let t = Table::read_ipc(&file).map_err(|e| format!("{}: {e}", file.display()))?;

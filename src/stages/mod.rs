@@ -43,6 +43,8 @@ pub struct StageContext {
     pub data_mirrors: Vec<PathBuf>,
     /// Where networks train and run.
     pub device: tch::Device,
+    /// Folder of the report templates.
+    pub templates_dir: PathBuf,
     /// The configuration file and profile, quoted in the report.
     pub config_file: PathBuf,
     pub profile: Option<String>,
@@ -62,7 +64,7 @@ pub fn instantiate(decl: &StageDecl, ctx: &StageContext) -> Box<dyn StageImpl> {
         (StageKind::Builtin, "analysis") => Box::new(analysis::AnalysisStage),
         (StageKind::Builtin, "figures") => Box::new(figures::FiguresStage),
         (StageKind::Builtin, "report") => Box::new(report::ReportStage {
-            templates: ctx.base_dir.join("report"),
+            templates: ctx.templates_dir.clone(),
             config_file: ctx.config_file.clone(),
             profile: ctx.profile.clone(),
         }),

@@ -215,10 +215,16 @@ impl TestProject {
         p
     }
 
+    /// Writes pipeline.toml with the repository's report templates.
     pub fn write_config(&self, tables: &str, stages: &Path) {
+        self.write_config_with_templates(tables, stages, &repo_root().join("report"));
+    }
+
+    pub fn write_config_with_templates(&self, tables: &str, stages: &Path, templates: &Path) {
         let text = format!(
-            "[project]\nstages = {:?}\n\n{tables}",
-            stages.display().to_string()
+            "[project]\nstages = {:?}\ntemplates = {:?}\n{tables}",
+            stages.display().to_string(),
+            templates.display().to_string()
         );
         std::fs::write(self.path().join("pipeline.toml"), text).unwrap();
     }
