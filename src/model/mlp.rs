@@ -1,6 +1,7 @@
-//! The multilayer perceptron, with its parameters named as PyTorch would name an
-//! `nn.Sequential` of `Linear` layers (`hidden.0.weight`, ..., `output.bias`), so saved
-//! snapshots load into PyTorch by name.
+//! The multilayer perceptron. Its parameters are named as PyTorch names a module holding
+//! an `nn.ModuleList` of `Linear` layers called `hidden` and a `Linear` called `output`
+//! (`hidden.0.weight`, ..., `output.bias`), so saved snapshots load into such a module by
+//! name.
 
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Init};
