@@ -20,7 +20,8 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 
 # --- system packages -------------------------------------------------------------------
 # chromium: the test suite opens the HTML report in headless Chromium.
-APT_PACKAGES=(libhdf5-dev pkg-config chromium)
+# slurm-wlm, munge: the Slurm executor is tested against a real single-node cluster.
+APT_PACKAGES=(libhdf5-dev pkg-config chromium slurm-wlm munge)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

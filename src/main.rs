@@ -6,7 +6,8 @@ use clap::{Args, Parser, Subcommand};
 use repro::engine::cache::{read_manifest_at, tree_size};
 use repro::engine::lock::CacheLock;
 use repro::engine::progress::reporter_for_stderr;
-use repro::engine::runner::{Executor, InProcess, RunOptions, UnitResult};
+use repro::engine::runner::{run_unit, Executor, InProcess, RunOptions, UnitResult};
+use repro::engine::slurm::{in_flight, SlurmExecutor};
 use repro::engine::Status;
 use repro::project::{OpenOptions, Project, ProjectError};
 use std::collections::BTreeSet;
@@ -69,6 +70,14 @@ enum Command {
     },
     /// Re-hash every cached output against its manifest; name corrupted or truncated files.
     Verify,
+    /// Run exactly one unit (its inputs must be cached) and commit it; what each Slurm
+    /// task runs. Exit 0 when the unit is cached afterwards.
+    RunUnit {
+        /// The stage, e.g. `train`.
+        stage: String,
+        /// The unit id, as `repro run --dry-run` lists it after the stage name.
+        unit: String,
+    },
 }
 
 #[derive(Args)]
@@ -92,6 +101,14 @@ struct RunArgs {
     /// Threads per unit for libtorch's intra-op work (default: cores / jobs).
     #[arg(long)]
     threads: Option<usize>,
+    /// Where units run: `local` (this process, --jobs at a time) or `slurm` (one job array
+    /// per stage; options in [executor.slurm]). Default: [executor] kind, else local.
+    #[arg(long, value_parser = ["local", "slurm"])]
+    executor: Option<String>,
+    /// With --executor slurm: cancel the submitted jobs on Ctrl-C (default: leave them
+    /// running; a later `repro run` follows them instead of resubmitting).
+    #[arg(long)]
+    cancel_on_interrupt: bool,
 }
 
 fn main() -> ExitCode {
@@ -125,8 +142,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         data_mirrors: mirrors,
         device: repro::model::pick_device(&cli.device).map_err(|e| anyhow::anyhow!(e))?,
     })?;
+    let launcher = launcher(&cli, &project);
     match cli.command {
-        Command::Run(args) => run(&project, args, cli.quiet),
+        Command::Run(args) => run(&project, args, cli.quiet, launcher),
         Command::Status => status(&project),
         Command::Dag { dot } => {
             dag(&project, dot);
@@ -134,10 +152,33 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Command::Gc { dry_run } => gc(&project, dry_run),
         Command::Verify => verify(&project, cli.quiet),
+        Command::RunUnit { stage, unit } => run_one(&project, &stage, &unit, cli.quiet),
     }
 }
 
-fn run(project: &Project, args: RunArgs, quiet: bool) -> Result<ExitCode> {
+/// The command a Slurm task runs: this binary with this project's options.
+fn launcher(cli: &Cli, project: &Project) -> Vec<String> {
+    let mut l = vec![
+        std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| "repro".into()),
+        "--config".into(),
+        project.config.file.display().to_string(),
+        "--device".into(),
+        cli.device.clone(),
+        "--quiet".into(),
+    ];
+    if let Some(p) = &cli.profile {
+        l.extend(["--profile".into(), p.clone()]);
+    }
+    for m in &cli.data_mirror {
+        let abs = std::path::absolute(m).unwrap_or_else(|_| m.clone());
+        l.extend(["--data-mirror".into(), abs.display().to_string()]);
+    }
+    l
+}
+
+fn run(project: &Project, args: RunArgs, quiet: bool, launcher: Vec<String>) -> Result<ExitCode> {
     let clock = Instant::now();
     let targets = project.resolve_targets(&args.targets)?;
     let forced = project.resolve_targets(&args.force).map(|f| {
@@ -180,7 +221,23 @@ fn run(project: &Project, args: RunArgs, quiet: bool) -> Result<ExitCode> {
         .filter(|&i| plan.units[i].status == Status::Fresh)
         .count();
     let reporter = reporter_for_stderr(quiet);
-    let report = InProcess { jobs }.execute(
+    let kind = args
+        .executor
+        .clone()
+        .or_else(|| project.config.executor.kind.clone())
+        .unwrap_or_else(|| "local".into());
+    let executor: Box<dyn Executor> = if kind == "slurm" {
+        Box::new(SlurmExecutor {
+            launcher,
+            options: project.config.executor.slurm.clone(),
+            cancel_on_interrupt: args.cancel_on_interrupt,
+            poll: std::time::Duration::from_millis(500),
+        })
+    } else {
+        Box::new(InProcess { jobs })
+    };
+    // Slurm tasks take no lock of their own: the driver keeps it until they are done.
+    let report = executor.execute(
         &project.stages,
         &plan,
         &to_run,
@@ -228,6 +285,61 @@ fn run(project: &Project, args: RunArgs, quiet: bool) -> Result<ExitCode> {
     })
 }
 
+fn run_one(project: &Project, stage: &str, unit: &str, quiet: bool) -> Result<ExitCode> {
+    let plan = project.plan(&BTreeSet::new())?;
+    let Some(i) = plan
+        .units
+        .iter()
+        .position(|u| u.unit.stage == stage && u.unit.id == unit)
+    else {
+        anyhow::bail!("no unit `{unit}` in stage `{stage}` for this configuration (see `repro run --dry-run`)");
+    };
+    let planned = &plan.units[i];
+    if planned.status == Status::Fresh {
+        eprintln!("{} is already cached", planned.unit);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut inputs = std::collections::BTreeMap::new();
+    for &d in &planned.deps {
+        let u = &plan.units[d];
+        if u.status != Status::Fresh {
+            anyhow::bail!("input {} of {} is not in the cache", u.unit, planned.unit);
+        }
+        inputs.insert(
+            u.unit.clone(),
+            project.cache.entry_dir(&u.unit.stage, &u.key),
+        );
+    }
+    let node = project
+        .stages
+        .iter()
+        .find(|s| s.meta.name == stage)
+        .expect("planned stage exists");
+    let reporter = reporter_for_stderr(quiet);
+    let progress = reporter.unit_started(&planned.unit);
+    let options = RunOptions {
+        keep_going: false,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+    };
+    match run_unit(
+        node,
+        planned,
+        &inputs,
+        &project.cache,
+        &options,
+        progress.as_ref(),
+    ) {
+        Ok(d) => {
+            eprintln!("{} done in {:.1}s", planned.unit, d.as_secs_f64());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("error: {} failed: {e}", planned.unit);
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
 fn status(project: &Project) -> Result<ExitCode> {
     let plan = project.plan(&BTreeSet::new())?;
     println!(
@@ -258,6 +370,13 @@ fn status(project: &Project) -> Result<ExitCode> {
             }
         }
         println!("{stage:<14} {fresh:>6} {stale:>6} {missing:>8}");
+    }
+    let queued = in_flight(&project.cache);
+    if !queued.is_empty() {
+        println!("\non the cluster:");
+        for (unit, job, state) in queued {
+            println!("  {unit:<40} job {job} {state}");
+        }
     }
     if !explanations.is_empty() {
         println!("\nnot fresh:");

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 /// Table names with a meaning of their own; every other top-level table must be read by
 /// some stage.
-const RESERVED: [&str; 2] = ["project", "profiles"];
+const RESERVED: [&str; 3] = ["project", "profiles", "executor"];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,6 +32,17 @@ fn default_templates() -> PathBuf {
     "report".into()
 }
 
+/// Where units run: `[executor]` in pipeline.toml (the command line may override it).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecutorSection {
+    /// `local` (this process) or `slurm`.
+    #[serde(default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub slurm: crate::engine::slurm::SlurmOptions,
+}
+
 pub struct PipelineConfig {
     pub file: PathBuf,
     /// The profile applied, if any.
@@ -43,6 +54,7 @@ pub struct PipelineConfig {
     pub stages_dir: PathBuf,
     /// Folder of the report templates.
     pub templates_dir: PathBuf,
+    pub executor: ExecutorSection,
     /// The experiment's tables, profile applied, `project` and `profiles` removed.
     pub tables: Value,
     raw: toml::Table,
@@ -67,6 +79,7 @@ impl PipelineConfig {
             cache_dir: PathBuf::new(),
             stages_dir: PathBuf::new(),
             templates_dir: PathBuf::new(),
+            executor: ExecutorSection::default(),
             tables: Value::Null,
             raw,
             source,
@@ -82,6 +95,19 @@ impl PipelineConfig {
         config.cache_dir = dir.join(project.cache);
         config.stages_dir = dir.join(project.stages);
         config.templates_dir = dir.join(project.templates);
+        if let Some(e) = config.raw.get("executor").cloned() {
+            config.executor = serde_path_to_error::deserialize(e).map_err(|e| {
+                config.invalid(&format!("executor.{}", e.path()), e.inner().to_string())
+            })?;
+        }
+        if let Some(kind) = &config.executor.kind {
+            if kind != "local" && kind != "slurm" {
+                return Err(config.invalid(
+                    "executor.kind",
+                    format!("unknown executor `{kind}` (local or slurm)"),
+                ));
+            }
+        }
         config.profiles = match config.raw.get("profiles") {
             None => Vec::new(),
             Some(toml::Value::Table(t)) => {
@@ -106,8 +132,9 @@ impl PipelineConfig {
     /// The experiment's tables with `profile` (if any) laid over the defaults.
     pub fn tables_for(&self, profile: Option<&str>) -> Result<Value, ConfigError> {
         let mut merged = self.raw.clone();
-        merged.remove("project");
-        merged.remove("profiles");
+        for reserved in RESERVED {
+            merged.remove(reserved);
+        }
         if let Some(name) = profile {
             let overlay = self
                 .raw

@@ -9,6 +9,7 @@ pub mod manifest;
 pub mod plan;
 pub mod progress;
 pub mod runner;
+pub mod slurm;
 pub mod stage;
 
 pub use cache::Cache;

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# A single-node Slurm cluster on 127.0.0.1 for tests: `start` or `stop`. Needs root and
+# Debian's slurm-wlm and munge (./setup.sh installs them). No systemd, cgroups or
+# accounting: state lives in $REPRO_SLURM_DIR (default /tmp/repro-slurm).
+set -euo pipefail
+dir="${REPRO_SLURM_DIR:-/tmp/repro-slurm}"
+host="$(hostname -s)"
+
+stop() {
+  pkill -x slurmctld 2>/dev/null || true
+  pkill -x slurmd 2>/dev/null || true
+  pkill -x munged 2>/dev/null || true
+  sleep 0.5
+}
+
+start() {
+  stop
+  mkdir -p "$dir"/{state,spool,log}
+  # munge: a key, its runtime folder, the daemon as the munge user.
+  [ -f /etc/munge/munge.key ] || { dd if=/dev/urandom of=/etc/munge/munge.key bs=1024 count=1 status=none; }
+  chown munge:munge /etc/munge/munge.key && chmod 400 /etc/munge/munge.key
+  install -d -o munge -g munge /run/munge /var/log/munge /var/lib/munge
+  setpriv --reuid=munge --regid=munge --init-groups munged >/dev/null 2>&1
+  local mem=$(( $(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo) - 2048 ))
+  mkdir -p /etc/slurm
+  cat > /etc/slurm/slurm.conf <<CONF
+ClusterName=repro-test
+SlurmctldHost=$host(127.0.0.1)
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+StateSaveLocation=$dir/state
+SlurmdSpoolDir=$dir/spool
+SlurmctldPidFile=$dir/slurmctld.pid
+SlurmdPidFile=$dir/slurmd.pid
+SlurmctldLogFile=$dir/log/slurmctld.log
+SlurmdLogFile=$dir/log/slurmd.log
+MailProg=/bin/true
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+SchedulerParameters=batch_sched_delay=0
+MpiDefault=none
+ReturnToService=2
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+MinJobAge=86400
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$(nproc) RealMemory=$mem State=UNKNOWN
+PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
+CONF
+  slurmctld -c >/dev/null 2>&1
+  slurmd >/dev/null 2>&1
+  for _ in $(seq 1 100); do
+    if sinfo -h -o '%T' 2>/dev/null | grep -qE '^(idle|mixed|allocated)'; then
+      echo "slurm: node $host up"
+      return 0
+    fi
+    sleep 0.2
+  done
+  echo "slurm: the node did not come up; logs in $dir/log" >&2
+  exit 1
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+esac

@@ -1,0 +1,177 @@
+//! `--executor slurm` against a real single-node Slurm cluster on 127.0.0.1 (started by
+//! scripts/slurm-cluster.sh; needs root and Debian's slurm-wlm and munge). Skipped with a
+//! message where those are missing, unless REPRO_REQUIRE_SLURM is set (CI sets it).
+
+mod common;
+
+use common::*;
+use predicates::prelude::*;
+use predicates::str::contains;
+use std::process::Command;
+
+const CONFIG: &str = r#"
+[train]
+max_epochs = 2
+batch_size = 16
+lr = 0.01
+seeds = [1]
+
+[[train.sweep]]
+name = "a"
+datasets = ["tiny"]
+depths = [1, 2]
+widths = [6]
+"#;
+
+fn project(data: &TinyDataset) -> TestProject {
+    let p = TestProject::new("");
+    data.write_mirror(&p.path().join("mirror"));
+    let tables = data.toml("http://127.0.0.1:9/", 30).replacen(
+        "[data]\n",
+        "[data]\nmirrors = [\"mirror\"]\n",
+        1,
+    ) + CONFIG;
+    p.write_config(&tables, &repo_root().join("stages"));
+    p
+}
+
+fn cluster_available() -> bool {
+    let have = ["slurmctld", "slurmd", "munged", "sbatch"].iter().all(|b| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {b}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    let root = unsafe { libc::geteuid() } == 0;
+    if !(have && root) {
+        assert!(
+            std::env::var_os("REPRO_REQUIRE_SLURM").is_none(),
+            "REPRO_REQUIRE_SLURM is set but Slurm (or root) is missing"
+        );
+        eprintln!("skipping the Slurm test: needs root, slurm-wlm and munge");
+        return false;
+    }
+    let up = Command::new(repo_root().join("scripts/slurm-cluster.sh"))
+        .arg("start")
+        .status()
+        .unwrap();
+    assert!(up.success(), "the test cluster did not start");
+    true
+}
+
+struct Stop;
+impl Drop for Stop {
+    fn drop(&mut self) {
+        let _ = Command::new(repo_root().join("scripts/slurm-cluster.sh"))
+            .arg("stop")
+            .status();
+    }
+}
+
+fn tables(p: &TestProject, stage: &str, file: &str) -> Vec<(String, repro::formats::table::Table)> {
+    let mut out: Vec<_> = p
+        .entries(stage)
+        .into_iter()
+        .map(|e| {
+            let m: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(e.join("manifest.json")).unwrap())
+                    .unwrap();
+            (
+                m["unit"].as_str().unwrap().to_string(),
+                repro::formats::table::Table::read_ipc(&e.join(file)).unwrap(),
+            )
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+#[test]
+fn the_pipeline_through_slurm_matches_a_local_run() {
+    if !cluster_available() {
+        return;
+    }
+    let _stop = Stop;
+    let data = TinyDataset::learnable(120, 30);
+    let local = project(&data);
+    local
+        .repro()
+        .args(["run", "analysis", "--threads", "1"])
+        .assert()
+        .success();
+    let cluster = project(&data);
+    cluster
+        .repro()
+        .args(["run", "analysis", "--executor", "slurm", "--threads", "1"])
+        .timeout(std::time::Duration::from_secs(300))
+        .assert()
+        .success()
+        .stderr(contains("job array").and(contains("0 failed")));
+    // Same keys, same tables.
+    let (a, b) = (
+        tables(&local, "analysis", "metrics.arrow"),
+        tables(&cluster, "analysis", "metrics.arrow"),
+    );
+    assert_eq!(a.len(), 4);
+    assert_eq!(a, b, "the cluster's analysis tables equal the local run's");
+    cluster.repro().arg("verify").assert().success();
+    cluster
+        .repro()
+        .args(["run", "analysis", "--executor", "slurm"])
+        .assert()
+        .success()
+        .stderr(contains("0 unit(s) run"));
+
+    // A cancelled job leaves no entry, and the next run completes the unit.
+    std::fs::write(
+        cluster.path().join("pipeline.toml"),
+        std::fs::read_to_string(cluster.path().join("pipeline.toml"))
+            .unwrap()
+            .replace("max_epochs = 2", "max_epochs = 3"),
+    )
+    .unwrap();
+    let driver = std::process::Command::new(assert_cmd::cargo::cargo_bin("repro"))
+        .args(["run", "train", "--executor", "slurm"])
+        .current_dir(cluster.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Cancel the array as soon as it is queued.
+    let start = std::time::Instant::now();
+    loop {
+        let q = Command::new("squeue")
+            .args(["-h", "-o", "%A", "-n", "repro-train"])
+            .output()
+            .unwrap();
+        let ids = String::from_utf8_lossy(&q.stdout).trim().to_string();
+        if !ids.is_empty() {
+            Command::new("scancel")
+                .args(ids.split_whitespace())
+                .status()
+                .unwrap();
+            break;
+        }
+        assert!(
+            start.elapsed().as_secs() < 60,
+            "the train array never appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = driver.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("log:"),
+        "a failed unit names its log: {stderr}"
+    );
+    let entries_after_cancel = cluster.entries("train").len();
+    assert_eq!(entries_after_cancel, 2, "only the earlier run's entries");
+    cluster
+        .repro()
+        .args(["run", "train", "--executor", "slurm"])
+        .timeout(std::time::Duration::from_secs(300))
+        .assert()
+        .success();
+    assert_eq!(cluster.entries("train").len(), 4);
+    cluster.repro().arg("verify").assert().success();
+}
