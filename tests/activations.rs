@@ -10,24 +10,7 @@ use repro::model::{Arch, Mlp};
 use tch::{Device, Tensor};
 
 fn project() -> TestProject {
-    let data = TinyDataset::learnable(120, 30);
-    let p = TestProject::new("");
-    data.write_mirror(&p.path().join("mirror"));
-    let tables = data.toml("http://127.0.0.1:9/", 30).replacen("[data]\n", "[data]\nmirrors = [\"mirror\"]\n", 1)
-        + "\n[train]\nmax_epochs = 3\nbatch_size = 16\nlr = 0.01\nseeds = [1]\n\n[[train.sweep]]\nname = \"a\"\ndatasets = [\"tiny\"]\ndepths = [3]\nwidths = [6]\nsnapshot_epochs = [1]\n\n[activations]\nbatch_rows = 7\nchunk_rows = 10\n";
-    p.write_config(&tables, &repo_root().join("stages"));
-    p
-}
-
-fn entry_for(p: &TestProject, stage: &str, needle: &str) -> std::path::PathBuf {
-    p.entries(stage)
-        .into_iter()
-        .find(|e| {
-            std::fs::read_to_string(e.join("manifest.json"))
-                .unwrap()
-                .contains(needle)
-        })
-        .unwrap_or_else(|| panic!("no {stage} entry with {needle}"))
+    tiny_training_project(120, 30, "\n[train]\nmax_epochs = 3\nbatch_size = 16\nlr = 0.01\nseeds = [1]\n\n[[train.sweep]]\nname = \"a\"\ndatasets = [\"tiny\"]\ndepths = [3]\nwidths = [6]\nsnapshot_epochs = [1]\n\n[activations]\nbatch_rows = 7\nchunk_rows = 10\n")
 }
 
 #[test]
@@ -47,7 +30,9 @@ fn files_match_a_fresh_forward_pass_and_open_in_h5py() {
             .unwrap();
     let arch: Arch = serde_json::from_value(network["arch"].clone()).unwrap();
     for label in ["init", "epoch-1", "best"] {
-        let file = entry_for(&p, "activations", &format!("@{label}\"")).join("activations.h5");
+        let file = p
+            .entry_for("activations", &format!("@{label}\""))
+            .join("activations.h5");
         let reader = ActivationReader::open(&file).unwrap();
         assert_eq!(reader.attrs.snapshot, label);
         assert_eq!((reader.attrs.depth, reader.attrs.width), (3, 6));
@@ -86,7 +71,7 @@ fn files_match_a_fresh_forward_pass_and_open_in_h5py() {
 
     // Outside tools read it: h5py from the venv setup.sh made (REPRO_PYTHON).
     let python = std::env::var("REPRO_PYTHON").unwrap_or_else(|_| "python3".into());
-    let file = entry_for(&p, "activations", "@best\"").join("activations.h5");
+    let file = p.entry_for("activations", "@best\"").join("activations.h5");
     let script = r#"
 import sys, h5py
 f = h5py.File(sys.argv[1], "r")

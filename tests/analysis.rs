@@ -9,24 +9,7 @@ use predicates::str::contains;
 use repro::formats::table::{Column, Table};
 
 fn project() -> TestProject {
-    let data = TinyDataset::learnable(150, 60);
-    let p = TestProject::new("");
-    data.write_mirror(&p.path().join("mirror"));
-    let tables = data.toml("http://127.0.0.1:9/", 30).replacen("[data]\n", "[data]\nmirrors = [\"mirror\"]\n", 1)
-        + "\n[train]\nmax_epochs = 4\nbatch_size = 16\nlr = 0.01\nseeds = [1]\n\n[[train.sweep]]\nname = \"a\"\ndatasets = [\"tiny\"]\ndepths = [2]\nwidths = [5]\n\n[analysis]\nhistogram_bins = 8\n";
-    p.write_config(&tables, &repo_root().join("stages"));
-    p
-}
-
-fn entry_for(p: &TestProject, stage: &str, needle: &str) -> std::path::PathBuf {
-    p.entries(stage)
-        .into_iter()
-        .find(|e| {
-            std::fs::read_to_string(e.join("manifest.json"))
-                .unwrap()
-                .contains(needle)
-        })
-        .unwrap_or_else(|| panic!("no {stage} entry with {needle}"))
+    tiny_training_project(150, 60, "\n[train]\nmax_epochs = 4\nbatch_size = 16\nlr = 0.01\nseeds = [1]\n\n[[train.sweep]]\nname = \"a\"\ndatasets = [\"tiny\"]\ndepths = [2]\nwidths = [5]\n\n[analysis]\nhistogram_bins = 8\n")
 }
 
 fn texts<'a>(t: &'a Table, name: &str) -> &'a Vec<String> {
@@ -59,7 +42,7 @@ fn writes_tidy_tables_for_every_snapshot() {
         .success()
         .stderr(contains("6 unit(s) run"));
     assert_eq!(p.entries("analysis").len(), 2, "init and best");
-    let best = entry_for(&p, "analysis", "@best\"");
+    let best = p.entry_for("analysis", "@best\"");
     let metrics = Table::read_ipc(&best.join("metrics.arrow")).unwrap();
     let names: Vec<&str> = metrics.columns.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
@@ -163,7 +146,7 @@ fn writes_tidy_tables_for_every_snapshot() {
 fn a_corrupted_activation_file_is_named_and_nothing_is_cached() {
     let p = project();
     p.repro().args(["run", "activations"]).assert().success();
-    let file = entry_for(&p, "activations", "@best\"").join("activations.h5");
+    let file = p.entry_for("activations", "@best\"").join("activations.h5");
     {
         let f = hdf5::File::open_rw(&file).unwrap();
         let d = f.dataset("test/preact/2").unwrap();

@@ -175,35 +175,37 @@ fn a_failing_command_leaves_no_entry_and_keep_going_runs_the_rest() {
     assert!(p.staging_leftovers().is_empty());
 }
 
-#[test]
-fn sigkill_mid_unit_leaves_no_valid_entry_and_the_next_run_completes() {
-    let p = project_with_pipeline(3, 2);
+/// Starts `repro run slow` with the `hold` file in place and returns once the unit has
+/// written the first half of its output into its staging folder.
+fn start_held_slow_run(p: &TestProject) -> (std::process::Child, std::path::PathBuf) {
     let hold = p.path().join("hold");
     std::fs::write(&hold, "").unwrap();
-    let bin = assert_cmd::cargo::cargo_bin("repro");
-    let mut child = std::process::Command::new(&bin)
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("repro"))
         .args(["run", "slow"])
         .current_dir(p.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // Wait until the unit has written its first half into the staging folder.
     let start = Instant::now();
-    loop {
-        let partial = p
-            .staging_leftovers()
-            .iter()
-            .any(|d| d.join("out.txt").exists());
-        if partial {
-            break;
-        }
+    while !p
+        .staging_leftovers()
+        .iter()
+        .any(|d| d.join("out.txt").exists())
+    {
         assert!(
             start.elapsed() < Duration::from_secs(30),
-            "unit never started"
+            "the unit never started"
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+    (child, hold)
+}
+
+#[test]
+fn sigkill_mid_unit_leaves_no_valid_entry_and_the_next_run_completes() {
+    let p = project_with_pipeline(3, 2);
+    let (mut child, hold) = start_held_slow_run(&p);
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     assert!(
@@ -232,28 +234,8 @@ fn sigkill_mid_unit_leaves_no_valid_entry_and_the_next_run_completes() {
 #[test]
 fn a_second_repro_waits_for_the_cache_lock() {
     let p = project_with_pipeline(3, 2);
-    let hold = p.path().join("hold");
-    std::fs::write(&hold, "").unwrap();
+    let (mut first, hold) = start_held_slow_run(&p);
     let bin = assert_cmd::cargo::cargo_bin("repro");
-    let mut first = std::process::Command::new(&bin)
-        .args(["run", "slow"])
-        .current_dir(p.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while !p
-        .staging_leftovers()
-        .iter()
-        .any(|d| d.join("out.txt").exists())
-    {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "first run never started"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
     let second = std::process::Command::new(&bin)
         .args(["run", "slow"])
         .current_dir(p.path())

@@ -23,16 +23,9 @@ depths = [1, 2]
 widths = [6]
 "#;
 
-fn project(data: &TinyDataset) -> TestProject {
-    let p = TestProject::new("");
-    data.write_mirror(&p.path().join("mirror"));
-    let tables = data.toml("http://127.0.0.1:9/", 30).replacen(
-        "[data]\n",
-        "[data]\nmirrors = [\"mirror\"]\n",
-        1,
-    ) + CONFIG;
-    p.write_config(&tables, &repo_root().join("stages"));
-    p
+/// The same tiny pipeline (the generated data is deterministic) in a fresh folder.
+fn project() -> TestProject {
+    tiny_training_project(120, 30, CONFIG)
 }
 
 fn cluster_available() -> bool {
@@ -92,14 +85,13 @@ fn the_pipeline_through_slurm_matches_a_local_run() {
         return;
     }
     let _stop = Stop;
-    let data = TinyDataset::learnable(120, 30);
-    let local = project(&data);
+    let local = project();
     local
         .repro()
         .args(["run", "analysis", "--threads", "1"])
         .assert()
         .success();
-    let cluster = project(&data);
+    let cluster = project();
     cluster
         .repro()
         .args(["run", "analysis", "--executor", "slurm", "--threads", "1"])

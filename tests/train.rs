@@ -233,17 +233,11 @@ fn patience_stops_early_but_not_before_a_requested_snapshot() {
 // ---- the stage, through the CLI -------------------------------------------------------
 
 fn train_project(extra: &str) -> TestProject {
-    let data = TinyDataset::learnable(120, 30);
-    let p = TestProject::new("");
-    data.write_mirror(&p.path().join("mirror"));
-    let tables = data.toml("http://127.0.0.1:9/", 30).replacen(
-        "[data]\n",
-        "[data]\nmirrors = [\"mirror\"]\n",
-        1,
-    ) + "\n[train]\nmax_epochs = 4\nbatch_size = 16\nlr = 0.01\nseeds = [1]\n"
-        + extra;
-    p.write_config(&tables, &repo_root().join("stages"));
-    p
+    tiny_training_project(
+        120,
+        30,
+        &format!("\n[train]\nmax_epochs = 4\nbatch_size = 16\nlr = 0.01\nseeds = [1]\n{extra}"),
+    )
 }
 
 const SWEEPS: &str = "\n[[train.sweep]]\nname = \"a\"\ndatasets = [\"tiny\"]\ndepths = [1, 2]\nwidths = [8]\n\n[[train.sweep]]\nname = \"b\"\ndatasets = [\"tiny\"]\ndepths = [2]\nwidths = [8]\nsnapshot_steps = [2]\n";

@@ -273,3 +273,32 @@ impl TestProject {
         out
     }
 }
+
+/// A project that trains on the learnable tiny dataset (from a local mirror): `tables`
+/// follows the generated `[data]` table.
+pub fn tiny_training_project(n_train: usize, n_test: usize, tables: &str) -> TestProject {
+    let data = TinyDataset::learnable(n_train, n_test);
+    let p = TestProject::new("");
+    data.write_mirror(&p.path().join("mirror"));
+    let all = data.toml("http://127.0.0.1:9/", 30).replacen(
+        "[data]\n",
+        "[data]\nmirrors = [\"mirror\"]\n",
+        1,
+    ) + tables;
+    p.write_config(&all, &repo_root().join("stages"));
+    p
+}
+
+impl TestProject {
+    /// The entry of `stage` whose manifest mentions `needle` (e.g. a unit id).
+    pub fn entry_for(&self, stage: &str, needle: &str) -> PathBuf {
+        self.entries(stage)
+            .into_iter()
+            .find(|e| {
+                std::fs::read_to_string(e.join("manifest.json"))
+                    .unwrap()
+                    .contains(needle)
+            })
+            .unwrap_or_else(|| panic!("no {stage} entry with {needle}"))
+    }
+}
