@@ -95,7 +95,7 @@ struct RunArgs {
     /// Keep running independent units after a failure; the exit code is still non-zero.
     #[arg(long)]
     keep_going: bool,
-    /// Units run at the same time in this process.
+    /// Units run at the same time (above 1, each in a worker process).
     #[arg(long, short, default_value_t = 1)]
     jobs: usize,
     /// Threads per unit for libtorch's intra-op work (default: cores / jobs).
@@ -234,7 +234,10 @@ fn run(project: &Project, args: RunArgs, quiet: bool, launcher: Vec<String>) -> 
             poll: std::time::Duration::from_millis(500),
         })
     } else {
-        Box::new(InProcess { jobs })
+        // One unit at a time runs in this process (with its progress bar); several at a
+        // time run as worker processes.
+        let workers = (jobs > 1).then_some(launcher);
+        Box::new(InProcess { jobs, workers })
     };
     // Slurm tasks take no lock of their own: the driver keeps it until they are done.
     let report = executor.execute(

@@ -327,3 +327,37 @@ fn dag_lists_stages_in_order_and_as_dot() {
         .success()
         .stdout(contains("\"data\" -> \"count\";"));
 }
+
+#[test]
+fn worker_processes_give_the_same_entries_as_one_process() {
+    let one = project_with_pipeline(3, 2);
+    one.repro().args(["run", "all"]).assert().success();
+    let two = project_with_pipeline(3, 2);
+    two.repro()
+        .args(["run", "all", "--jobs", "2"])
+        .assert()
+        .success()
+        .stderr(contains("3 unit(s) run, 0 reused, 0 failed"));
+    let keys = |p: &TestProject| {
+        let mut k: Vec<String> = ["data", "count", "slow"]
+            .iter()
+            .flat_map(|s| p.entries(s))
+            .map(|e| e.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&one), keys(&two));
+    assert_eq!(read_output(&two, "count", "count.txt"), "24");
+    // A failing unit in a worker is reported with its output.
+    std::fs::write(
+        two.path().join("count.sh"),
+        "echo 'cannot count' >&2; exit 3\n",
+    )
+    .unwrap();
+    two.repro()
+        .args(["run", "all", "--jobs", "2"])
+        .assert()
+        .code(1)
+        .stderr(contains("count/tiny failed").and(contains("cannot count")));
+}

@@ -60,9 +60,36 @@ pub trait Executor {
     ) -> RunReport;
 }
 
-/// Runs units on `jobs` threads of this process, each as soon as its inputs are done.
+/// Runs up to `jobs` units at a time, each as soon as its inputs are done: on threads of
+/// this process, or (with `workers`) each in its own `repro run-unit` process, so that
+/// parallel units do not share libtorch's thread pools and a crash stays in its unit.
 pub struct InProcess {
     pub jobs: usize,
+    /// The command that runs repro with this project's options; `run-unit STAGE UNIT` is
+    /// appended. `None`: run units on threads of this process.
+    pub workers: Option<Vec<String>>,
+}
+
+/// Runs one unit as a `repro run-unit` child process; its stderr's tail is the error.
+fn run_in_worker(launcher: &[String], planned: &PlannedUnit) -> Result<Duration, String> {
+    let clock = Instant::now();
+    let out = std::process::Command::new(&launcher[0])
+        .args(&launcher[1..])
+        .args(["run-unit", &planned.unit.stage, &planned.unit.id])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot start a worker ({}): {e}", launcher[0]))?;
+    if out.status.success() {
+        Ok(clock.elapsed())
+    } else {
+        let text = String::from_utf8_lossy(&out.stderr);
+        let tail: Vec<&str> = text.lines().rev().take(5).collect();
+        Err(format!(
+            "worker {}: {}",
+            out.status,
+            tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+        ))
+    }
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -157,7 +184,10 @@ impl Executor for InProcess {
                 })
                 .collect();
             let progress = reporter.unit_started(&planned.unit);
-            let outcome = run_unit(node, planned, &inputs, cache, options, progress.as_ref());
+            let outcome = match &self.workers {
+                Some(launcher) => run_in_worker(launcher, planned),
+                None => run_unit(node, planned, &inputs, cache, options, progress.as_ref()),
+            };
             drop(progress);
             let (state, result) = match outcome {
                 Ok(d) => (State::Done, UnitResult::Done(d)),
