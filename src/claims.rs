@@ -149,10 +149,26 @@ pub fn check(rows: &[MetricRow], class_size: f64, transition_threshold: f64) -> 
         let median = widths[widths.len() / 2];
         claims.push(Claim {
             claim: name.into(),
-            measured: format!("median {median:.0} layers over {} networks (perplexity < {transition_threshold} first reached in layer {})", widths.len(), {
-                let t: Vec<String> = deep.iter().filter_map(|n| transition_layer(rows, n, transition_threshold).map(|l| format!("{l:.0}"))).collect();
-                if t.is_empty() { "never".to_string() } else { t.join(", ") }
-            }),
+            measured: {
+                let reached: Vec<String> = deep
+                    .iter()
+                    .filter_map(|n| {
+                        transition_layer(rows, n, transition_threshold).map(|l| format!("{l:.0}"))
+                    })
+                    .collect();
+                let where_ = if reached.is_empty() {
+                    format!("no network reaches perplexity < {transition_threshold}")
+                } else {
+                    format!(
+                        "perplexity < {transition_threshold} first reached in layers {}",
+                        reached.join(", ")
+                    )
+                };
+                format!(
+                    "median {median:.0} layers over {} networks ({where_})",
+                    widths.len()
+                )
+            },
             threshold: threshold.into(),
             verdict: verdict(median <= 3.0),
         });

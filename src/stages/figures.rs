@@ -690,7 +690,10 @@ fn fig2(rows: &[MetricRow], select: &Value) -> Built {
             .filter(|r| &r.net.dataset == ds && r.net.width == dw)
             .map(|r| (r.net.depth as f64, 100.0 * (1.0 - r.value)));
         let s = series(ds.clone(), by_depth, Mark::Line, i);
-        if let (Some(first), Some(last)) = (s.points.first(), s.points.last()) {
+        if let (Some(first), Some(last)) = (
+            s.points.first(),
+            s.points.last().filter(|_| s.points.len() > 1),
+        ) {
             findings.push(format!(
                 "{ds}: test error {:.2}% at depth {} and {:.2}% at depth {}",
                 first.1, first.0, last.1, last.0
@@ -701,7 +704,10 @@ fn fig2(rows: &[MetricRow], select: &Value) -> Built {
             .filter(|r| &r.net.dataset == ds && r.net.depth == wd)
             .map(|r| (r.net.width as f64, 100.0 * (1.0 - r.value)));
         let s = series(ds.clone(), by_width, Mark::Line, i);
-        if let (Some(first), Some(last)) = (s.points.first(), s.points.last()) {
+        if let (Some(first), Some(last)) = (
+            s.points.first(),
+            s.points.last().filter(|_| s.points.len() > 1),
+        ) {
             findings.push(format!(
                 "{ds}: test error {:.2}% at width {} and {:.2}% at width {}",
                 first.1, first.0, last.1, last.0
