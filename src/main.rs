@@ -43,6 +43,10 @@ struct Cli {
     /// Where networks train and run: auto (CUDA when libtorch sees a GPU), cpu or cuda.
     #[arg(long, global = true, default_value = "auto", env = "REPRO_DEVICE")]
     device: String,
+    /// Threads per unit for libtorch's intra-op work (default: cores / --jobs). Workers and
+    /// Slurm tasks get the same value, so results match a single-process run.
+    #[arg(long, global = true)]
+    threads: Option<usize>,
     /// Print only errors and the final summary.
     #[arg(long, short, global = true)]
     quiet: bool,
@@ -98,9 +102,6 @@ struct RunArgs {
     /// Units run at the same time (above 1, each in a worker process).
     #[arg(long, short, default_value_t = 1)]
     jobs: usize,
-    /// Threads per unit for libtorch's intra-op work (default: cores / jobs).
-    #[arg(long)]
-    threads: Option<usize>,
     /// Where units run: `local` (this process, --jobs at a time) or `slurm` (one job array
     /// per stage; options in [executor.slurm]). Default: [executor] kind, else local.
     #[arg(long, value_parser = ["local", "slurm"])]
@@ -142,7 +143,16 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         data_mirrors: mirrors,
         device: repro::model::pick_device(&cli.device).map_err(|e| anyhow::anyhow!(e))?,
     })?;
-    let launcher = launcher(&cli, &project);
+    let jobs = match &cli.command {
+        Command::Run(a) => a.jobs.max(1),
+        _ => 1,
+    };
+    let threads = cli
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()) / jobs)
+        .max(1);
+    tch::set_num_threads(threads as i32);
+    let launcher = launcher(&cli, &project, threads);
     match cli.command {
         Command::Run(args) => run(&project, args, cli.quiet, launcher),
         Command::Status => status(&project),
@@ -157,7 +167,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
 }
 
 /// The command a Slurm task runs: this binary with this project's options.
-fn launcher(cli: &Cli, project: &Project) -> Vec<String> {
+fn launcher(cli: &Cli, project: &Project, threads: usize) -> Vec<String> {
     let mut l = vec![
         std::env::current_exe()
             .map(|p| p.display().to_string())
@@ -166,6 +176,8 @@ fn launcher(cli: &Cli, project: &Project) -> Vec<String> {
         project.config.file.display().to_string(),
         "--device".into(),
         cli.device.clone(),
+        "--threads".into(),
+        threads.to_string(),
         "--quiet".into(),
     ];
     if let Some(p) = &cli.profile {
@@ -189,10 +201,6 @@ fn run(project: &Project, args: RunArgs, quiet: bool, launcher: Vec<String>) -> 
         }
     })?;
     let jobs = args.jobs.max(1);
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()) / jobs);
-    tch::set_num_threads(threads.max(1) as i32);
 
     if args.dry_run {
         let plan = project.plan(&forced)?;
