@@ -412,6 +412,15 @@ mod tests {
         (dir, path)
     }
 
+    /// The error reading layer `layer` of the test split.
+    fn preact_error(p: &Path, layer: usize) -> String {
+        ActivationReader::open(p)
+            .unwrap()
+            .preact("test", layer, 4)
+            .unwrap_err()
+            .to_string()
+    }
+
     #[test]
     fn reads_back_what_was_written() {
         let (_d, p) = file_with(|_| {});
@@ -425,11 +434,7 @@ mod tests {
     #[test]
     fn a_missing_dataset_is_named_with_file_and_path() {
         let (_d, p) = file_with(|f| f.unlink("test/preact/2").unwrap());
-        let e = ActivationReader::open(&p)
-            .unwrap()
-            .preact("test", 2, 4)
-            .unwrap_err()
-            .to_string();
+        let e = preact_error(&p, 2);
         assert!(e.contains("a.h5") && e.contains("/test/preact/2"), "{e}");
     }
 
@@ -442,11 +447,7 @@ mod tests {
                 .create("test/preact/1")
                 .unwrap();
         });
-        let e = ActivationReader::open(&p)
-            .unwrap()
-            .preact("test", 1, 4)
-            .unwrap_err()
-            .to_string();
+        let e = preact_error(&p, 1);
         assert!(
             e.contains("/test/preact/1") && e.contains("[4, 5]") && e.contains("[4, 3]"),
             "{e}"
@@ -461,11 +462,7 @@ mod tests {
             v[7] = f32::NAN;
             d.write_raw(&v).unwrap();
         });
-        let e = ActivationReader::open(&p)
-            .unwrap()
-            .preact("test", 1, 4)
-            .unwrap_err()
-            .to_string();
+        let e = preact_error(&p, 1);
         assert!(
             e.contains("/test/preact/1") && e.contains("NaN") && e.contains("row 2, column 1"),
             "{e}"
