@@ -16,40 +16,51 @@
 //! to the lowest class index.
 //!
 //! How the work is shared (the whole layer, both splits, must take well
-//! under a second):
+//! under a second, also on trained networks whose classes are tight
+//! clusters with a few far outliers, i.e. tiny Silverman bandwidths spread
+//! over a wide range):
 //!
 //! - For a given z all classes use the same system, so the combined
 //!   system's node posterior is the discrete one's "off" posterior when
 //!   z <= 0 and the continuous one's when z > 0; the discrete posteriors take
-//!   only two values per node (precomputed at fit). Only the continuous
+//!   only two values per node (precomputed at fit). The discrete and
+//!   combined scores start from the sum of the "off" posteriors over all
+//!   nodes and are corrected for the nodes that are on. Only the continuous
 //!   posterior depends on z in detail.
-//! - The continuous log posterior of a node is a smooth function of z alone.
-//!   At fit it is tabulated over the train range with spacing h_min / 12 and
-//!   verified at every cell midpoint (module `posterior_table`); per
-//!   sample it is then one cubic interpolation of all classes. Values many
-//!   samples share exactly (e.g. 0) get their posteriors precomputed. Where
-//!   neither applies (outside the train range, unverified cells, nodes whose
-//!   table would be too large) the posterior is computed directly: one KDE
+//! - The continuous log posterior of a node is a function of z alone. At fit
+//!   it is tabulated over the train range on blocks, each with the spacing
+//!   its classes need (h / 8 for the narrowest class with values near the
+//!   block), and verified at every cell midpoint; blocks with too few
+//!   samples to pay for their table are left out, and blocks with cells
+//!   that fail the check are tabulated again more finely if their samples
+//!   pay for it (module `posterior_table`). Per sample it is then one cubic
+//!   interpolation of all classes. Values many samples share exactly (e.g.
+//!   0) get their posteriors precomputed. Everything else (outside the train
+//!   range, blocks left out, cells that failed the check) is computed
+//!   directly, after the table pass and node by node in ascending order of
+//!   z, so that each class's grid and values are read in order: one KDE
 //!   evaluation per class and a log-sum-exp.
 //! - In the direct computation a class whose log joint value is provably more
-//!   than 30 nats below the best class's is not evaluated exactly: its
-//!   posterior is below e^-30 < 1e-10, hence floored anyway, and leaving it
+//!   than 25 nats below the best class's is not evaluated exactly: its
+//!   posterior is below e^-25 < 1e-10, hence floored anyway, and leaving it
 //!   out of the normaliser moves the other classes' log posteriors by less
-//!   than 1e-12. Terms more than 40 nats below the largest are left out of
+//!   than 1e-10. Terms more than 40 nats below the largest are left out of
 //!   every log-sum-exp (below half an ulp of the sum).
 //!
 //! Accuracy: the continuous and combined scores match a direct
 //! implementation of the formulas (exact KDE sums) to ~1e-4 per node; the
 //! discrete scores are the same up to rounding. Predictions and accuracies
-//! are deterministic: each sample's score is summed over nodes in order,
-//! whatever the number of threads.
+//! are deterministic: each score entry gets its nodes' terms in an order
+//! fixed by the data (table-answered nodes in node order, then directly
+//! computed ones in node order), whatever the chunking and the number of
+//! threads.
 
 use rayon::prelude::*;
 
 use crate::analysis::error::{check_labels, check_matrix, class_counts, KernelError, Result};
 use crate::analysis::kde::Kde;
-use crate::analysis::mathx::exp_neg;
-use crate::analysis::node_model::{ChunkScratch, NodeModel, LSE_CUTOFF};
+use crate::analysis::mathx::{exp_neg, ln_pos};
+use crate::analysis::node_model::{ChunkScratch, EvalScratch, NodeModel, LSE_CUTOFF};
 
 /// ln 1e-10: the floor of a node's log posterior in the layer score.
 pub const LN_POSTERIOR_FLOOR: f64 = -23.025_850_929_940_457;
@@ -92,13 +103,15 @@ pub(crate) fn log_posteriors(log_joint: &[f64], out: &mut [f64], lower: f64) {
         out.fill(lower);
         return;
     }
-    // Branch-free so that it vectorises; exp_neg(-inf) is 0.
-    let mut sum = 0.0;
-    for &a in log_joint {
+    // The terms go through `out` first: a branch-free loop of independent
+    // exponentials vectorises and pipelines, where summing as they come
+    // would chain every exponential's latency. exp_neg(-inf) is 0.
+    for (o, &a) in out.iter_mut().zip(log_joint) {
         let d = a - max;
-        sum += if d >= -LSE_CUTOFF { exp_neg(d) } else { 0.0 };
+        *o = if d >= -LSE_CUTOFF { exp_neg(d) } else { 0.0 };
     }
-    let lse = max + sum.ln();
+    let sum: f64 = out.iter().sum();
+    let lse = max + ln_pos(sum);
     for (o, &a) in out.iter_mut().zip(log_joint) {
         *o = (a - lse).max(lower);
     }
@@ -118,8 +131,10 @@ pub fn argmax_lowest(scores: &[f64]) -> usize {
 /// Node classifiers of one layer, fitted on the train split.
 ///
 /// Holds, per node and class, the KDE (sorted distinct train values and a
-/// grid of ~1,500 points) and per node the posterior table: for MNIST-sized
-/// layers (50,000 x 100) some tens of MB, about twice the train matrix.
+/// grid of a few thousand points, tens of thousands for a tight class with
+/// far outliers) and per node the posterior table: for MNIST-sized layers
+/// (50,000 x 100) some tens of MB, up to about 100 MB for the deepest
+/// layers of a trained network.
 #[derive(Debug, Clone)]
 pub struct LayerClassifiers {
     n_classes: usize,
@@ -127,6 +142,8 @@ pub struct LayerClassifiers {
     /// ln pi_c; -inf for classes absent from train (prior 0: never likely).
     log_prior: Vec<f64>,
     nodes: Vec<NodeModel>,
+    /// Sum over nodes (in order) of their discrete "off" posteriors.
+    off_sum: Vec<f64>,
 }
 
 /// Predictions and accuracy of one system on one split.
@@ -179,26 +196,44 @@ impl LayerClassifiers {
                 reason: "classifiers need at least one train sample".into(),
             });
         }
+        check_rows_fit_u32("z_train", n_rows)?;
         let counts = class_counts(labels, n_classes);
         let log_prior: Vec<f64> = counts
             .iter()
             .map(|&n_c| (n_c as f64 / n_rows as f64).ln())
             .collect();
-        let mut rows_of_class: Vec<Vec<usize>> =
-            counts.iter().map(|&n| Vec::with_capacity(n)).collect();
-        for (row, &l) in labels.iter().enumerate() {
-            rows_of_class[l as usize].push(row);
-        }
-        let columns = transpose(z_train, n_rows, width);
-        let nodes = columns
-            .par_chunks(n_rows)
-            .map(|column| NodeModel::fit(column, &rows_of_class, &log_prior))
+        // Rows grouped by class (in row order within a class), so that each
+        // node's values of one class are contiguous after the transpose.
+        let mut order: Vec<u32> = Vec::with_capacity(n_rows);
+        let mut next: Vec<usize> = counts
+            .iter()
+            .scan(0, |start, &n| {
+                let s = *start;
+                *start += n;
+                Some(s)
+            })
             .collect();
+        order.resize(n_rows, 0);
+        for (row, &l) in labels.iter().enumerate() {
+            // (n_rows fits u32, checked above.)
+            order[next[l as usize]] = row as u32;
+            next[l as usize] += 1;
+        }
+        let columns = transpose_rows(z_train, width, &order);
+        let nodes: Vec<NodeModel> = columns
+            .par_chunks(n_rows)
+            .map(|column| NodeModel::fit(column, &counts, &log_prior))
+            .collect();
+        let mut off_sum = vec![0.0; n_classes];
+        for node in &nodes {
+            add_into(&mut off_sum, &node.posterior_off);
+        }
         Ok(Self {
             n_classes,
             width,
             log_prior,
             nodes,
+            off_sum,
         })
     }
 
@@ -229,8 +264,9 @@ impl LayerClassifiers {
     }
 
     /// Number of points of node `node`'s tabulated continuous posteriors, or
-    /// `None` where the node is evaluated per sample (its train range spans
-    /// too many of its narrowest class's bandwidths).
+    /// `None` where the node is evaluated per sample (no part of its train
+    /// range has enough samples to pay for a table, e.g. a constant node).
+    /// Parts of a tabulated node's range may still be evaluated per sample.
     pub fn table_points(&self, node: usize) -> Option<usize> {
         self.nodes[node].table.as_ref().map(|t| t.n_nodes())
     }
@@ -238,37 +274,28 @@ impl LayerClassifiers {
     /// Predictions of the three systems for a row-major `n_rows x width`
     /// matrix of the same layer (any split).
     pub fn predict(&self, z: &[f32], n_rows: usize) -> Result<[Vec<u8>; 3]> {
-        check_matrix("z", z, n_rows, self.width)?;
-        let mut preds = [vec![0u8; n_rows], vec![0u8; n_rows], vec![0u8; n_rows]];
-        if n_rows == 0 || self.width == 0 {
-            // No nodes: every score is 0 and ties go to class 0.
-            return Ok(preds);
-        }
-        let [d, c, b] = &mut preds;
-        z.par_chunks(CHUNK * self.width)
-            .zip(d.par_chunks_mut(CHUNK))
-            .zip(c.par_chunks_mut(CHUNK))
-            .zip(b.par_chunks_mut(CHUNK))
-            .for_each(|(((rows, d), c), b)| {
-                let scores = self.score_chunk(rows, d.len());
-                for (system_scores, preds) in scores.iter().zip([d, c, b]) {
-                    for (p, s) in preds
-                        .iter_mut()
-                        .zip(system_scores.chunks_exact(self.n_classes))
-                    {
+        let scores = self.scores(z, n_rows)?;
+        let n_c = self.n_classes;
+        Ok(scores.map(|scores| {
+            let mut preds = vec![0u8; n_rows];
+            preds
+                .par_chunks_mut(CHUNK)
+                .zip(scores.par_chunks(CHUNK * n_c.max(1)))
+                .for_each(|(preds, scores)| {
+                    for (p, s) in preds.iter_mut().zip(scores.chunks_exact(n_c)) {
                         // Labels are u8, so n_classes <= 256 and the index fits.
                         *p = argmax_lowest(s) as u8;
                     }
-                }
-            });
-        Ok(preds)
+                });
+            preds
+        }))
     }
 
     /// Layer scores S(c) of the three systems, each row-major
-    /// `n_rows x n_classes` (for inspection; [`Self::predict`] does not keep
-    /// them).
+    /// `n_rows x n_classes`.
     pub fn scores(&self, z: &[f32], n_rows: usize) -> Result<[Vec<f64>; 3]> {
         check_matrix("z", z, n_rows, self.width)?;
+        check_rows_fit_u32("z", n_rows)?;
         let n_c = self.n_classes;
         let mut out = [
             vec![0.0; n_rows * n_c],
@@ -276,19 +303,57 @@ impl LayerClassifiers {
             vec![0.0; n_rows * n_c],
         ];
         if n_rows == 0 || self.width == 0 {
+            // No nodes: every score is 0 (and ties go to class 0).
             return Ok(out);
         }
         let [d, c, b] = &mut out;
-        z.par_chunks(CHUNK * self.width)
+        // 1. Chunk by chunk, everything but the continuous posteriors the
+        // tables cannot give; those samples are collected ...
+        let pending: Vec<Vec<Pending>> = z
+            .par_chunks(CHUNK * self.width)
             .zip(d.par_chunks_mut(CHUNK * n_c))
             .zip(c.par_chunks_mut(CHUNK * n_c))
             .zip(b.par_chunks_mut(CHUNK * n_c))
-            .for_each(|(((rows, d), c), b)| {
-                let scores = self.score_chunk(rows, d.len() / n_c);
-                for (src, dst) in scores.iter().zip([d, c, b]) {
-                    dst.copy_from_slice(src);
+            .enumerate()
+            .map(|(k, (((rows, d), c), b))| self.score_chunk(rows, k * CHUNK, d, c, b))
+            .collect();
+        let mut by_node: Vec<Vec<(u32, f64)>> = vec![Vec::new(); self.width];
+        for p in pending.iter().flatten() {
+            by_node[p.node as usize].push((p.row, p.x));
+        }
+        // 2. ... and evaluated directly, node by node in ascending order of
+        // their values (so that each class's grid and values are read in
+        // order, not at random) ...
+        let direct: Vec<Vec<f64>> = by_node
+            .par_iter_mut()
+            .zip(&self.nodes)
+            .map(|(list, node)| {
+                list.sort_unstable_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+                let xs: Vec<f64> = list.iter().map(|&(_, x)| x).collect();
+                let mut post = vec![0.0; xs.len() * n_c];
+                let mut scratch = EvalScratch::new(n_c);
+                node.continuous_log_posteriors_many(
+                    &self.log_prior,
+                    &xs,
+                    &mut post,
+                    LN_POSTERIOR_FLOOR,
+                    true,
+                    &mut scratch,
+                );
+                post
+            })
+            .collect();
+        // 3. ... and added node by node, so that each entry still gets its
+        // terms in a fixed order whatever the chunking and thread count.
+        for ((list, post), node) in by_node.iter().zip(&direct).zip(&self.nodes) {
+            for (&(row, x), p) in list.iter().zip(post.chunks_exact(n_c)) {
+                let row = row as usize * n_c..(row as usize + 1) * n_c;
+                add_into(&mut c[row.clone()], p);
+                if x > 0.0 {
+                    add_difference(&mut b[row], p, &node.posterior_off);
                 }
-            });
+            }
+        }
         Ok(out)
     }
 
@@ -316,69 +381,161 @@ impl LayerClassifiers {
         Ok(Evaluation { systems })
     }
 
-    /// Layer scores of the `nb` rows of one chunk (row-major, `width`
-    /// columns): per system, `nb x n_classes`.
-    fn score_chunk(&self, rows: &[f32], nb: usize) -> [Vec<f64>; 3] {
+    /// Layer scores of the rows of one chunk (row-major, `width` columns;
+    /// the first is row `first_row` of the split) into `discrete`,
+    /// `continuous` and `combined` (each rows x n_classes), except for the
+    /// continuous posteriors the tables cannot give: those samples and
+    /// nodes are returned, for [`Self::scores`] to complete.
+    fn score_chunk(
+        &self,
+        rows: &[f32],
+        first_row: usize,
+        discrete: &mut [f64],
+        continuous: &mut [f64],
+        combined: &mut [f64],
+    ) -> Vec<Pending> {
         let n_c = self.n_classes;
         let width = self.width;
-        let mut scores = [
-            vec![0.0f64; nb * n_c],
-            vec![0.0; nb * n_c],
-            vec![0.0; nb * n_c],
-        ];
+        let nb = rows.len() / width;
         let mut xs = vec![0.0f64; nb];
         // Continuous node log posteriors of the chunk, nb x n_c.
         let mut post = vec![0.0f64; nb * n_c];
-        let mut scratch = ChunkScratch::new(nb, n_c);
+        let mut on = vec![0usize; nb];
+        let mut scratch = ChunkScratch::new(nb);
+        let mut pending = Vec::new();
+        // The discrete and combined systems use each node's discrete "off"
+        // posterior unless its z > 0: start from the sum of those over all
+        // nodes, and correct it for the nodes that are on. Most nodes are
+        // off for most samples, so most of their terms cost nothing.
+        for (d, b) in discrete
+            .chunks_exact_mut(n_c)
+            .zip(combined.chunks_exact_mut(n_c))
+        {
+            d.copy_from_slice(&self.off_sum);
+            b.copy_from_slice(&self.off_sum);
+        }
         for (j, node) in self.nodes.iter().enumerate() {
-            for (s, x) in xs.iter_mut().enumerate() {
-                *x = f64::from(rows[s * width + j]);
+            for (x, row) in xs.iter_mut().zip(rows.chunks_exact(width)) {
+                *x = f64::from(row[j]);
             }
-            node.continuous_posteriors(&self.log_prior, &xs, &mut post, &mut scratch);
-            for ((s, &x), p) in xs.iter().enumerate().zip(post.chunks_exact(n_c)) {
-                let (discrete, combined) = if x > 0.0 {
-                    (&node.posterior_on[..], p)
-                } else {
-                    (&node.posterior_off[..], &node.posterior_off[..])
-                };
+            node.table_posteriors(&xs, &mut post, &mut scratch);
+            // Entries left to the direct path get their continuous terms
+            // later. Meanwhile stand-ins that add exactly nothing keep the
+            // loops below branch-free: 0 here, and `off` for the combined
+            // system's `post - off`.
+            for &s in &scratch.pending {
+                post[s * n_c..(s + 1) * n_c].fill(0.0);
+                pending.push(Pending {
+                    row: (first_row + s) as u32,
+                    node: j as u32,
+                    x: xs[s],
+                });
+            }
+            // Every entry gets its nodes' terms added in node order, so the
+            // sums do not depend on the chunking (or the number of threads).
+            add_into(continuous, &post);
+            for &s in &scratch.pending {
+                post[s * n_c..(s + 1) * n_c].copy_from_slice(&node.posterior_off);
+            }
+            // The samples for which this node is on (branch-free).
+            let mut n_on = 0;
+            for (s, &x) in xs.iter().enumerate() {
+                on[n_on] = s;
+                n_on += usize::from(x > 0.0);
+            }
+            for &s in &on[..n_on] {
                 let row = s * n_c..(s + 1) * n_c;
-                add_into(
-                    &mut scores[System::Discrete as usize][row.clone()],
-                    discrete,
-                );
-                add_into(&mut scores[System::Continuous as usize][row.clone()], p);
-                add_into(&mut scores[System::Combined as usize][row], combined);
+                add_into(&mut discrete[row.clone()], &node.on_minus_off);
+                add_difference(&mut combined[row.clone()], &post[row], &node.posterior_off);
             }
         }
-        scores
+        pending
     }
 }
 
-/// Column-major copy of a row-major matrix, so that each node's values are
-/// contiguous. Works on bands of 16 columns (one cache line of a row), in
-/// parallel, so each row's cache line is read once per band.
-fn transpose(z: &[f32], n_rows: usize, width: usize) -> Vec<f32> {
+/// Rows are indexed with u32 internally (half the memory of the lists of
+/// samples evaluated directly).
+fn check_rows_fit_u32(what: &'static str, n_rows: usize) -> Result<()> {
+    if u32::try_from(n_rows).is_err() {
+        return Err(KernelError::InvalidArgument {
+            what,
+            reason: format!("at most {} rows, got {n_rows}", u32::MAX),
+        });
+    }
+    Ok(())
+}
+
+/// A sample (row of the split) whose continuous posterior at a node the
+/// table could not give.
+struct Pending {
+    row: u32,
+    node: u32,
+    x: f64,
+}
+
+/// Column-major copy of the rows `order` of a row-major matrix with `width`
+/// columns: entry k of column j is `z[order[k]][j]`. Works on bands of 16
+/// columns (one cache line of a row), in parallel, and within a band on
+/// tiles of rows that stay in cache while their 16 columns are written.
+fn transpose_rows(z: &[f32], width: usize, order: &[u32]) -> Vec<f32> {
     const BAND: usize = 16;
-    let mut columns = vec![0.0f32; n_rows * width];
-    if n_rows == 0 {
+    const TILE: usize = 256;
+    let n = order.len();
+    let mut columns = vec![0.0f32; n * width];
+    if n == 0 {
         return columns;
     }
     columns
-        .par_chunks_mut(BAND * n_rows)
+        .par_chunks_mut(BAND * n)
         .enumerate()
         .for_each(|(band, out)| {
             let j0 = band * BAND;
-            let n_cols = out.len() / n_rows;
-            for (r, row) in z.chunks_exact(width).enumerate() {
-                for (k, &v) in row[j0..j0 + n_cols].iter().enumerate() {
-                    out[k * n_rows + r] = v;
+            let n_cols = out.len() / n;
+            for (t, rows) in order.chunks(TILE).enumerate() {
+                for (c, column) in out.chunks_exact_mut(n).enumerate().take(n_cols) {
+                    let j = j0 + c;
+                    for (o, &r) in column[t * TILE..].iter_mut().zip(rows) {
+                        *o = z[r as usize * width + j];
+                    }
                 }
             }
         });
     columns
 }
 
+/// acc += values - minus, elementwise (ten classes unrolled, see
+/// [`add_into`]).
+#[inline(always)]
+fn add_difference(acc: &mut [f64], values: &[f64], minus: &[f64]) {
+    if let (Ok(a), Ok(v), Ok(m)) = (
+        <&mut [f64; 10]>::try_from(&mut *acc),
+        <&[f64; 10]>::try_from(values),
+        <&[f64; 10]>::try_from(minus),
+    ) {
+        for ((a, v), m) in a.iter_mut().zip(v).zip(m) {
+            *a += v - m;
+        }
+        return;
+    }
+    for ((a, v), m) in acc.iter_mut().zip(values).zip(minus) {
+        *a += v - m;
+    }
+}
+
+/// acc += values, elementwise.
+#[inline(always)]
 fn add_into(acc: &mut [f64], values: &[f64]) {
+    // Ten classes get a fully unrolled loop: this runs three times per
+    // sample and node.
+    if let (Ok(a), Ok(v)) = (
+        <&mut [f64; 10]>::try_from(&mut *acc),
+        <&[f64; 10]>::try_from(values),
+    ) {
+        for (a, v) in a.iter_mut().zip(v) {
+            *a += v;
+        }
+        return;
+    }
     for (a, v) in acc.iter_mut().zip(values) {
         *a += v;
     }

@@ -5,6 +5,7 @@
 //! only on the FFT length. Plans and spectra are built once per length and
 //! shared by all fits on all threads.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -30,24 +31,62 @@ impl KernelFft {
     /// Circular convolution of `data` (length `len`) with the sampled kernel,
     /// in place.
     pub(crate) fn convolve(&self, data: &mut [f64]) {
-        let mut spectrum = self.forward.make_output_vec();
-        // Lengths are ours and fixed by construction, so these cannot fail.
-        self.forward
-            .process(data, &mut spectrum)
-            .expect("forward FFT length is fixed by the plan");
-        for (s, k) in spectrum.iter_mut().zip(&self.kernel_hat) {
-            *s *= *k;
-        }
-        // The inverse of a real signal's spectrum needs purely real DC and
-        // Nyquist terms; force them so rounding cannot trip realfft's check.
-        spectrum[0].im = 0.0;
-        if let Some(last) = spectrum.last_mut() {
-            last.im = 0.0;
-        }
-        self.inverse
-            .process(&mut spectrum, data)
-            .expect("inverse FFT length is fixed by the plan");
+        // Work buffers are kept per thread: allocating them for each of the
+        // ~1,000 fits of a layer (up to 1 MB each) costs more in page faults
+        // than the transforms themselves.
+        BUFFERS.with(|buffers| {
+            let mut buffers = buffers.borrow_mut();
+            let Buffers { spectrum, scratch } = &mut *buffers;
+            // Their contents do not matter (the transforms overwrite them),
+            // so they are only resized, not cleared.
+            spectrum.resize(self.len / 2 + 1, Complex::default());
+            let scratch_len = self
+                .forward
+                .get_scratch_len()
+                .max(self.inverse.get_scratch_len());
+            scratch.resize(scratch_len, Complex::default());
+            // Lengths are ours and fixed by construction, so these cannot fail.
+            self.forward
+                .process_with_scratch(data, spectrum, scratch)
+                .expect("forward FFT length is fixed by the plan");
+            for (s, k) in spectrum.iter_mut().zip(&self.kernel_hat) {
+                *s *= *k;
+            }
+            // The inverse of a real signal's spectrum needs purely real DC and
+            // Nyquist terms; force them so rounding cannot trip realfft's check.
+            spectrum[0].im = 0.0;
+            if let Some(last) = spectrum.last_mut() {
+                last.im = 0.0;
+            }
+            self.inverse
+                .process_with_scratch(spectrum, data, scratch)
+                .expect("inverse FFT length is fixed by the plan");
+        });
     }
+}
+
+/// Runs `f` on a zeroed per-thread buffer of `len` values (reused between
+/// calls on the same thread, see [`KernelFft::convolve`]). `f` must not call
+/// this function itself.
+pub(crate) fn with_work_buffer<R>(len: usize, f: impl FnOnce(&mut [f64]) -> R) -> R {
+    WORK.with(|work| {
+        let mut work = work.borrow_mut();
+        work.clear();
+        work.resize(len, 0.0);
+        f(&mut work)
+    })
+}
+
+/// Per-thread work buffers of [`KernelFft::convolve`].
+#[derive(Default)]
+struct Buffers {
+    spectrum: Vec<Complex<f64>>,
+    scratch: Vec<Complex<f64>>,
+}
+
+thread_local! {
+    static BUFFERS: RefCell<Buffers> = RefCell::new(Buffers::default());
+    static WORK: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
 }
 
 struct Cache {
@@ -102,22 +141,23 @@ pub(crate) fn kernel_fft(len: usize, cells_per_h: f64, half_width: usize) -> Arc
     plan
 }
 
-/// Smallest even length >= `n` whose only prime factors are 2, 3 and 5
-/// (fast for the FFT, and much less padding than a power of two).
+/// An even length >= `n` whose only prime factors are 2, 3 and 5 (fast
+/// for the FFT), from a sparse set: 2^k times 32, 36, 40, 45, 48, 54 or 60,
+/// i.e. at most 12.5% padding. Few distinct lengths mean that the cached
+/// plans and kernel spectra are reused: every length that is not yet cached
+/// costs a plan and a kernel FFT, which for the ~1,000 KDEs of a layer with
+/// as many distinct smooth lengths cost more than the convolutions.
 pub(crate) fn good_len(n: usize) -> usize {
-    let mut len = n.max(16);
-    len += len % 2;
+    const MANTISSAS: [usize; 7] = [32, 36, 40, 45, 48, 54, 60];
+    let mut scale = 1;
     loop {
-        let mut m = len;
-        for p in [2, 3, 5] {
-            while m.is_multiple_of(p) {
-                m /= p;
+        for m in MANTISSAS {
+            let len = m * scale;
+            if len >= n && len.is_multiple_of(2) {
+                return len;
             }
         }
-        if m == 1 {
-            return len;
-        }
-        len += 2;
+        scale *= 2;
     }
 }
 
@@ -127,10 +167,19 @@ mod tests {
 
     #[test]
     fn good_lengths_are_smooth_and_even() {
-        assert_eq!(good_len(1), 16);
-        assert_eq!(good_len(1000), 1000);
-        assert_eq!(good_len(1001), 1024);
-        assert_eq!(good_len(1517), 1536);
+        assert_eq!(good_len(1), 32);
+        assert_eq!(good_len(46), 48);
+        assert_eq!(good_len(1000), 1024);
+        assert_eq!(good_len(1025), 1152);
+        assert_eq!(good_len(1441), 1536);
+        assert_eq!(good_len(90), 90);
+        for n in 1..100_000 {
+            let len = good_len(n);
+            assert!(
+                len >= n && len.is_multiple_of(2) && (len <= 64 || len * 8 <= n * 9),
+                "{n}"
+            );
+        }
     }
 
     #[test]

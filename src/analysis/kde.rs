@@ -12,9 +12,9 @@
 //! 2. Convolves with the Gaussian sampled on the same grid (truncated at 10 h,
 //!    where a kernel term is below e^-50) by real FFT: exact density values at
 //!    the grid nodes up to the binning error and FFT rounding.
-//! 3. Stores ln L at the nodes and interpolates it with a cubic through the
-//!    4 surrounding nodes. ln L is close to a quadratic wherever one cluster
-//!    dominates, which a cubic reproduces exactly.
+//! 3. Stores ln L at the nodes (in f32) and interpolates it with a cubic
+//!    through the 4 surrounding nodes. ln L is close to a quadratic wherever
+//!    one cluster dominates, which a cubic reproduces exactly.
 //!
 //! Nodes where the grid density is below 1e-11 of the grid's peak are marked
 //! unreliable: FFT rounding (~1e-15 of the peak) and the binning error grow
@@ -26,6 +26,8 @@
 //! starts at the nearest value and walks outwards only until the terms left
 //! cannot change the sum in double precision. In the far tails that is a
 //! handful of values, so those points are cheap as well as exact and finite.
+//! Callers that only need to know whether a class can matter at a point get
+//! O(1) upper bounds on ln L (from the grid, or from the nearest value).
 //!
 //! The spec's contract (ln L within 1e-3 absolute where the density is at
 //! least 1e-8 of the peak, within 1e-3 relative and finite elsewhere) holds
@@ -34,8 +36,8 @@
 
 use crate::analysis::bandwidth::silverman_from_sorted;
 use crate::analysis::error::{check_finite, KernelError, Result};
-use crate::analysis::fft::{good_len, kernel_fft};
-use crate::analysis::mathx::{exp_neg, sort_f32_to_f64};
+use crate::analysis::fft::{good_len, kernel_fft, with_work_buffer};
+use crate::analysis::mathx::{exp_neg, ln_normal, ln_pos, sort_f32_to_f64};
 
 /// Grid nodes per bandwidth.
 const CELLS_PER_H: f64 = 24.0;
@@ -87,8 +89,16 @@ struct LogGrid {
     /// looked up: the 4 nodes exist and no value left off the grid is near.
     t_lo: f64,
     t_hi: f64,
-    /// ln L at each node; NaN where the node is unreliable.
-    ln: Vec<f64>,
+    /// ln L at each node; NaN where the node is unreliable. f32 halves the
+    /// memory of the ~1,000 grids of a layer (and the cache misses of their
+    /// lookups); its rounding, < 4e-6 nats for |ln L| < 60, is far below
+    /// the 1e-3 the spec allows.
+    ln: Vec<f32>,
+    /// ln L at the reliability floor: below every reliable node's value.
+    ln_floor: f64,
+    /// Added to the largest of two neighbouring nodes' ln L and `ln_floor`
+    /// to bound ln L between them (see [`LogGrid::upper_bound`]).
+    upper_slack: f64,
 }
 
 impl LogGrid {
@@ -100,9 +110,17 @@ impl LogGrid {
         if !(t >= self.t_lo && t < self.t_hi) {
             return f64::NAN;
         }
-        let i = t as usize;
+        // t >= t_lo >= 1 and below the grid length (< 2^31): the i32
+        // conversion is exact and cheaper than a saturating one to usize.
+        let i = t as i32 as usize;
         let f = t - i as f64;
         let y = &self.ln[i - 1..i + 3];
+        let y = [
+            f64::from(y[0]),
+            f64::from(y[1]),
+            f64::from(y[2]),
+            f64::from(y[3]),
+        ];
         // Cubic Lagrange through nodes at -1, 0, 1, 2, in power form.
         const THIRD: f64 = 1.0 / 3.0;
         const SIXTH: f64 = 1.0 / 6.0;
@@ -110,6 +128,26 @@ impl LogGrid {
         let c2 = 0.5 * (y[0] + y[2]) - y[1];
         let c3 = SIXTH * (y[3] - y[0]) + 0.5 * (y[1] - y[2]);
         y[1] + f * (c1 + f * (c2 + f * c3))
+    }
+
+    /// An upper bound on ln L at `x`, or NaN off the usable grid.
+    ///
+    /// At a node with grid density m, the true density is at most
+    /// 1.01 m + 1e-13 peak (binning and truncation errors are below 1% of
+    /// the density, FFT rounding below 1e-13 of the peak), so at most
+    /// 2.01 max(m, floor) with floor = 1e-11 peak. Between nodes a and b:
+    /// ln L = -x^2 / (2 h^2) + (a log-sum-exp of affine functions of x), so
+    /// ln L + x^2 / (2 h^2) is convex and lies below its chords, and
+    /// ln L(x) <= max(ln L(a), ln L(b)) + (b - a)^2 / (8 h^2).
+    #[inline]
+    fn upper_bound(&self, x: f64) -> f64 {
+        let t = (x - self.origin) * self.inv_delta;
+        if !(t >= self.t_lo && t < self.t_hi) {
+            return f64::NAN;
+        }
+        let i = t as i32 as usize;
+        // `max` skips the NaN of unreliable nodes.
+        f64::from(self.ln[i].max(self.ln[i + 1])).max(self.ln_floor) + self.upper_slack
     }
 }
 
@@ -171,8 +209,8 @@ impl Kde {
     /// Builds from ascending finite values (non-empty) and bandwidth.
     pub(crate) fn from_sorted(sorted: &[f64], h: f64) -> Self {
         let n = sorted.len();
-        let mut distinct: Vec<f32> = Vec::new();
-        let mut cumulative: Vec<u32> = Vec::new();
+        let mut distinct: Vec<f32> = Vec::with_capacity(n);
+        let mut cumulative: Vec<u32> = Vec::with_capacity(n);
         for (i, &v) in sorted.iter().enumerate() {
             // The values come from f32 data, so this is exact; `==` merges
             // -0.0 and 0.0, which are the same point for a kernel.
@@ -224,12 +262,26 @@ impl Kde {
 
     /// Distinct values that occur at least `min_count` times, with counts.
     pub(crate) fn frequent_values(&self, min_count: u32) -> impl Iterator<Item = (f64, u32)> + '_ {
-        self.cumulative
+        // A value occurring k times leaves k - 1 fewer distinct values than
+        // values: if there are too few repeats, no value qualifies.
+        let none = (self.n - self.distinct.len()) < (min_count as usize).saturating_sub(1);
+        let cumulative = if none { &[][..] } else { &self.cumulative[..] };
+        cumulative.iter().enumerate().filter_map(move |(i, &c)| {
+            let count = c - if i == 0 { 0 } else { self.cumulative[i - 1] };
+            (count >= min_count).then(|| (self.value(i), count))
+        })
+    }
+
+    /// The distinct values, ascending, with their multiplicities.
+    pub(crate) fn values_with_counts(&self) -> impl Iterator<Item = (f64, u32)> + '_ {
+        let mut below = 0;
+        self.distinct
             .iter()
-            .enumerate()
-            .filter_map(move |(i, &c)| {
-                let count = c - if i == 0 { 0 } else { self.cumulative[i - 1] };
-                (count >= min_count).then(|| (self.value(i), count))
+            .zip(&self.cumulative)
+            .map(move |(&v, &c)| {
+                let n = c - below;
+                below = c;
+                (f64::from(v), n)
             })
     }
 
@@ -296,24 +348,56 @@ impl Kde {
         }
     }
 
-    /// An upper bound on ln L(x): every kernel term is at most the one of the
-    /// nearest value. Cheap (O(1)) outside the data range.
+    /// An upper bound on ln L(x) from the grid (see `LogGrid::upper_bound`),
+    /// or NaN where the grid does not cover `x`. O(1).
     #[inline]
-    pub(crate) fn log_density_upper_bound(&self, x: f64) -> f64 {
-        let d = self.nearest_distance(x);
+    pub(crate) fn grid_upper_bound(&self, x: f64) -> f64 {
+        match &self.grid {
+            Some(g) => g.upper_bound(x),
+            None => f64::NAN,
+        }
+    }
+
+    /// Position of `x` among the distinct values: the number of them below
+    /// `x`. With a `hint` (the position of a nearby earlier point; updated)
+    /// the search gallops away from it, which for ascending points takes a
+    /// few steps instead of a binary search over all values.
+    #[inline]
+    pub(crate) fn position(&self, x: f64, hint: Option<&mut usize>) -> usize {
+        match hint {
+            Some(hint) => {
+                *hint = self.position_near(x, *hint);
+                *hint
+            }
+            None => self.distinct.partition_point(|&v| f64::from(v) < x),
+        }
+    }
+
+    /// An upper bound on ln L(x) from the distance to the nearest value (no
+    /// kernel term exceeds that value's), given x's position `k`. It is
+    /// within ln(n) of the exact value wherever one value dominates, i.e.
+    /// much tighter than the grid's in the sparse tails of a class.
+    #[inline]
+    pub(crate) fn nearest_upper_bound(&self, x: f64, k: usize) -> f64 {
+        let d = self.nearest_distance_at(x, k);
         -d * d * self.inv_two_h2 - self.log_kernel_norm
     }
 
-    fn nearest_distance(&self, x: f64) -> f64 {
-        let (first, last) = (self.min(), self.max());
-        if x <= first {
-            return first - x;
-        }
-        if x >= last {
-            return x - last;
-        }
-        let k = self.distinct.partition_point(|&v| f64::from(v) < x);
-        (self.value(k) - x).min(x - self.value(k - 1))
+    /// Distance from `x` at position `k` to the nearest value (infinite
+    /// when there are no values, NaN for NaN `x`).
+    #[inline]
+    fn nearest_distance_at(&self, x: f64, k: usize) -> f64 {
+        let d_left = if k > 0 {
+            x - self.value(k - 1)
+        } else {
+            f64::INFINITY
+        };
+        let d_right = if k < self.distinct.len() {
+            self.value(k) - x
+        } else {
+            f64::INFINITY
+        };
+        d_left.min(d_right)
     }
 
     /// Exact ln L(x): log-sum-exp over the distinct values, starting at the
@@ -322,6 +406,47 @@ impl Kde {
     /// shrink with distance).
     pub(crate) fn log_density_walk(&self, x: f64) -> f64 {
         let k = self.distinct.partition_point(|&v| f64::from(v) < x);
+        self.walk_from(x, k)
+    }
+
+    /// Number of distinct values below `x`, searched for by galloping away
+    /// from `hint`.
+    fn position_near(&self, x: f64, hint: usize) -> usize {
+        let d = &self.distinct;
+        let n = d.len();
+        let below = |i: usize| f64::from(d[i]) < x;
+        let hint = hint.min(n);
+        // The answer lies in lo..=hi.
+        let (mut lo, mut hi) = (0, n);
+        let mut step = 1;
+        if hint < n && below(hint) {
+            lo = hint + 1;
+            while hint + step < n {
+                if below(hint + step) {
+                    lo = hint + step + 1;
+                    step *= 2;
+                } else {
+                    hi = hint + step;
+                    break;
+                }
+            }
+        } else {
+            hi = hint;
+            while step <= hint {
+                if below(hint - step) {
+                    lo = hint - step + 1;
+                    break;
+                }
+                hi = hint - step;
+                step *= 2;
+            }
+        }
+        lo + d[lo..hi].partition_point(|&v| f64::from(v) < x)
+    }
+
+    /// The walk of [`Self::log_density_walk`] from position `k` (the number
+    /// of distinct values below `x`, see [`Self::position`]).
+    pub(crate) fn walk_from(&self, x: f64, k: usize) -> f64 {
         let d_left = if k > 0 {
             x - self.value(k - 1)
         } else {
@@ -347,7 +472,7 @@ impl Kde {
             sum = self.walk_right(x, k, reference, sum);
             sum = self.walk_left(x, k, reference, sum);
         }
-        reference + sum.ln() - self.log_norm
+        reference + ln_pos(sum) - self.log_norm
     }
 
     /// Adds the terms of distinct values at indices >= k.
@@ -394,37 +519,74 @@ impl Kde {
         let inv_delta = 1.0 / delta;
 
         let plan = kernel_fft(good_len(n_nodes), CELLS_PER_H, half);
-        let mut mass = vec![0.0f64; plan.len()];
-        for i in 0..self.distinct.len() {
-            let (v, c) = (self.value(i), f64::from(self.cumulative[i]) - self.below(i));
-            if v < lo || v > hi {
-                continue;
-            }
-            let t = (v - origin) * inv_delta;
-            // t > 0, so truncation is floor; rounding could put t a hair
-            // outside, so keep the stencil on the grid.
-            let i = (t as usize).clamp(1, n_nodes - 3);
-            let w = lagrange_weights(t - i as f64);
-            for (m, wk) in mass[i - 1..i + 3].iter_mut().zip(w) {
-                *m += c * wk;
-            }
-        }
-        // Nodes >= n_nodes are zero padding; the convolution reaches at most
-        // `half` nodes, so nothing wraps around into the nodes we keep.
-        plan.convolve(&mut mass);
-        mass.truncate(n_nodes);
-        let peak = mass.iter().copied().fold(0.0f64, f64::max);
-        let floor = GRID_RELATIVE_FLOOR * peak;
-        let ln = mass
-            .iter()
-            .map(|&m| {
-                if m >= floor && m > 0.0 {
-                    m.ln() - self.log_norm
-                } else {
-                    f64::NAN
+        // The binned and convolved mass goes through a per-thread buffer;
+        // only ln of its first `n_nodes` entries is kept.
+        let (ln, floor) = with_work_buffer(plan.len(), |mass| {
+            // The values are ascending, so their stencils move left to right:
+            // accumulate the current 4 nodes in registers and write each
+            // node once, rather than adding to memory (a chain of dependent
+            // loads and stores where many values share nodes).
+            let mut acc = [0.0f64; 4];
+            // Node of acc[0]. Each node is written once, after the last
+            // value whose stencil covers it, so its sum is the same as
+            // adding in place (the buffer starts at zero).
+            let mut base = usize::MAX;
+            for i in 0..self.distinct.len() {
+                let (v, c) = (self.value(i), f64::from(self.cumulative[i]) - self.below(i));
+                if v < lo || v > hi {
+                    continue;
                 }
-            })
-            .collect();
+                let t = (v - origin) * inv_delta;
+                // t > 0, so truncation is floor; rounding could put t a hair
+                // outside, so keep the stencil on the grid.
+                // (i32: n_nodes < 2^31; cheaper than a saturating usize.)
+                let i = (t as i32).clamp(1, n_nodes as i32 - 3) as usize;
+                let w = lagrange_weights(t - i as f64);
+                let first = i - 1;
+                if base == usize::MAX {
+                    base = first;
+                }
+                // Write out the nodes the window leaves behind, shifting the
+                // rest down (at most 4 steps: then it is all written).
+                for _ in 0..(first - base).min(4) {
+                    mass[base] += acc[0];
+                    acc = [acc[1], acc[2], acc[3], 0.0];
+                    base += 1;
+                }
+                base = first;
+                for (a, wk) in acc.iter_mut().zip(w) {
+                    *a += c * wk;
+                }
+            }
+            if base != usize::MAX {
+                for (k, a) in acc.iter().enumerate() {
+                    mass[base + k] += a;
+                }
+            }
+            // Nodes >= n_nodes are zero padding; the convolution reaches at
+            // most `half` nodes, so nothing wraps around into the nodes kept.
+            plan.convolve(mass);
+            let mass = &mass[..n_nodes];
+            let peak = mass.iter().copied().fold(0.0f64, f64::max);
+            let floor = GRID_RELATIVE_FLOOR * peak;
+            let ln: Vec<f32> = mass
+                .iter()
+                .map(|&m| {
+                    // Branch-free (vectorises): ln of a safe stand-in, then
+                    // select.
+                    let ln = ln_normal(m.max(f64::MIN_POSITIVE)) - self.log_norm;
+                    if m >= floor && m > 0.0 {
+                        ln as f32
+                    } else {
+                        f32::NAN
+                    }
+                })
+                .collect();
+            (ln, floor)
+        });
+        // See `LogGrid::upper_bound`; 1e-5 covers rounding (f32 storage).
+        let ln_floor = floor.ln() - self.log_norm;
+        let upper_slack = 2.01f64.ln() + 1.0 / (8.0 * CELLS_PER_H * CELLS_PER_H) + 1e-5;
 
         // Values left off the grid are not in the grid density: keep lookups
         // at least 10 h (the kernel's reach) away from them.
@@ -443,6 +605,8 @@ impl Kde {
             t_lo,
             t_hi,
             ln,
+            ln_floor,
+            upper_slack,
         }
     }
 

@@ -232,3 +232,88 @@ fn rejects_bad_input() {
     assert!(kde.log_density_many(&[1.0], &mut [0.0, 0.0]).is_err());
     assert!(log_density_exact(&[], 1.0, 0.0).is_nan());
 }
+
+/// A tightly clustered class with a few percent of its values spread far
+/// away, as in the last layers of a trained network: a tiny Silverman
+/// bandwidth (set by the cluster) over a range thousands of bandwidths wide.
+fn tight_cluster_with_far_outliers(rng: &mut SplitMix64) -> Vec<f32> {
+    let mut v = normals(rng, 3000, 0.2, 0.001);
+    v.extend((0..60).map(|_| (rng.uniform() * 0.8 - 0.3) as f32));
+    v
+}
+
+#[test]
+fn fast_matches_exact_on_tight_cluster_with_far_outliers() {
+    let mut rng = SplitMix64::new(6);
+    let v = tight_cluster_with_far_outliers(&mut rng);
+    let kde = Kde::fit(&v).unwrap();
+    assert!((kde.max() - kde.min()) / kde.bandwidth() > 1000.0);
+    check_contract("tight cluster, far outliers", &v);
+}
+
+#[test]
+fn upper_bounds_bound_the_exact_density() {
+    let mut rng = SplitMix64::new(7);
+    let datasets = [
+        ("normal", normals(&mut rng, 2000, 0.0, 1.0)),
+        (
+            "tight cluster, far outliers",
+            tight_cluster_with_far_outliers(&mut rng),
+        ),
+        ("tied", {
+            let v: Vec<f32> = (0..2000)
+                .map(|_| ((rng.normal() * 4.0).round() / 4.0) as f32)
+                .collect();
+            v
+        }),
+    ];
+    for (name, values) in &datasets {
+        let kde = Kde::fit(values).unwrap();
+        let h = kde.bandwidth();
+        let mut on_grid = 0;
+        for x in probe_points(values, h) {
+            let exact = log_density_exact(values, h, x);
+            let x = f64::from(x);
+            let slack = 1e-9 * exact.abs().max(1.0);
+            let k = kde.position(x, None);
+            let nearest = kde.nearest_upper_bound(x, k);
+            assert!(nearest >= exact - slack, "{name} {x}: {nearest} < {exact}");
+            let grid = kde.grid_upper_bound(x);
+            if !grid.is_nan() {
+                on_grid += 1;
+                assert!(grid >= exact - slack, "{name} {x}: {grid} < {exact}");
+            }
+            assert_eq!(kde.walk_from(x, k), kde.log_density_walk(x), "{name} {x}");
+        }
+        assert!(on_grid > 100, "{name}: {on_grid} points on the grid");
+    }
+}
+
+#[test]
+fn galloping_search_finds_the_position() {
+    let mut rng = SplitMix64::new(8);
+    // Ties, so that equal values must be counted as not below.
+    let values: Vec<f32> = (0..3000)
+        .map(|_| ((rng.normal() * 8.0).round() / 4.0) as f32)
+        .collect();
+    let kde = Kde::fit(&values).unwrap();
+    let n = kde.distinct.len();
+    let expected = |x: f64| kde.distinct.partition_point(|&v| f64::from(v) < x);
+    let mut hint = 0;
+    // Random points, ascending points, exact values, and stale hints.
+    let mut points: Vec<f64> = (0..3000).map(|_| rng.normal() * 3.0).collect();
+    let mut ascending: Vec<f64> = (0..3000).map(|_| rng.normal() * 3.0).collect();
+    ascending.sort_by(f64::total_cmp);
+    points.extend(ascending);
+    points.extend(kde.distinct.iter().map(|&v| f64::from(v)));
+    points.extend([-1e9, 1e9, -1e9]);
+    for x in points {
+        assert_eq!(kde.position(x, None), expected(x), "{x}");
+        assert_eq!(kde.position(x, Some(&mut hint)), expected(x), "{x}");
+        assert_eq!(hint, expected(x));
+    }
+    for stale in [0, n / 2, n, n + 5] {
+        let mut hint = stale;
+        assert_eq!(kde.position(0.1, Some(&mut hint)), expected(0.1));
+    }
+}

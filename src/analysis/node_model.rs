@@ -4,7 +4,7 @@
 use crate::analysis::bandwidth::silverman_from_sorted;
 use crate::analysis::classifiers::{log_posteriors, LN_POSTERIOR_FLOOR};
 use crate::analysis::kde::Kde;
-use crate::analysis::mathx::sort_f32_to_f64;
+use crate::analysis::mathx::{exp_neg, ln_normal, sort_f32_to_f64};
 use crate::analysis::posterior_table::PosteriorTable;
 
 /// Terms this far (nats) below the largest are left out of a log-sum-exp;
@@ -13,15 +13,41 @@ pub(crate) const LSE_CUTOFF: f64 = 40.0;
 
 /// A class whose log joint value is provably this far (nats) below the best
 /// class's is given posterior 0 without evaluating its KDE exactly. Its true
-/// posterior is below e^-30 < 1e-10, so it is floored either way, and leaving
+/// posterior is below e^-25 < 1e-10, so it is floored either way, and leaving
 /// it out of the normaliser shifts the other classes' log posteriors by less
-/// than n_classes * e^-30 ~ 1e-12 nats.
-const SKIP_BELOW_BEST: f64 = 30.0;
+/// than n_classes * e^-25 ~ 1e-10 nats.
+const SKIP_BELOW_BEST: f64 = 25.0;
 
-/// Table spacing: nodes per bandwidth of the narrowest class.
-const TABLE_CELLS_PER_H: f64 = 12.0;
-/// Largest posterior table (nodes); wider nodes are evaluated per sample.
-const MAX_TABLE_NODES: usize = 8192;
+/// Table spacing: nodes per bandwidth of the narrowest class that matters
+/// in a block. With the midpoints, every feature of a class's density is
+/// checked at 16 points per bandwidth; where the cubic is not accurate
+/// enough at this spacing the block is refined or computed directly. (On
+/// real networks 6 to 12 give the same accuracy, coarser being faster.)
+const TABLE_CELLS_PER_H: f64 = 8.0;
+/// A class matters for a block's spacing if one of its values is within
+/// this many of its bandwidths of the block. Further away its density is
+/// below e^-50 of a kernel peak and its log posterior is the smooth far
+/// tail of a few kernels (checked at every midpoint like the rest).
+const TABLE_REACH_H: f64 = 10.0;
+/// Table block width, in bandwidths of the node's narrowest class ...
+const TABLE_BLOCK_H: f64 = 4.0;
+/// ... but at most this many blocks per node.
+const MAX_TABLE_BLOCKS: usize = 2048;
+/// Fewest cells of a tabulated block.
+const MIN_BLOCK_CELLS: f64 = 2.0;
+/// Blocks that would need more cells are left to the direct path (a class
+/// with a tiny bandwidth, e.g. a nearly constant one).
+const MAX_BLOCK_CELLS: f64 = 4096.0;
+/// A block is tabulated if its train samples are at least this fraction of
+/// the direct evaluations tabulating it costs (nodes and midpoints). Each
+/// sample of a block left out costs a direct evaluation per split it is
+/// evaluated on (in a sorted batch, about as costly as one of the table's),
+/// against a cheap interpolation in a tabulated block. On real networks
+/// anything from 0.25 to 1 gives about the same total time.
+const TABULATE_SAMPLES_PER_EVAL: f64 = 0.5;
+/// Largest posterior table (nodes); beyond it the blocks with the fewest
+/// samples per evaluation are left to the direct path.
+const MAX_TABLE_NODES: usize = 16384;
 /// A value shared exactly by at least this fraction of a node's train
 /// samples gets its posteriors precomputed ...
 const HOT_FRACTION: f64 = 0.01;
@@ -34,9 +60,10 @@ pub(crate) struct NodeModel {
     pub(crate) kdes: Vec<Option<Kde>>,
     /// p_on(c) of the discrete system.
     pub(crate) p_on: Vec<f64>,
-    /// Floored discrete node log posteriors for z > 0 and for z <= 0.
-    pub(crate) posterior_on: Vec<f64>,
+    /// Floored discrete node log posteriors for z <= 0, and those for z > 0
+    /// minus these.
     pub(crate) posterior_off: Vec<f64>,
+    pub(crate) on_minus_off: Vec<f64>,
     /// Continuous-system log posteriors tabulated over the train range.
     pub(crate) table: Option<PosteriorTable>,
     /// Values many samples share exactly (0 for pixels, a constant
@@ -47,42 +74,79 @@ pub(crate) struct NodeModel {
     hot_posteriors: Vec<f64>,
 }
 
+/// Reusable buffers for evaluating a batch of points directly.
+pub(crate) struct EvalScratch {
+    /// Class-major n_classes x batch log joint values.
+    lnl: Vec<f64>,
+    /// Per point: the largest log joint value, then the log-sum-exp.
+    best: Vec<f64>,
+    sum: Vec<f64>,
+    /// Per point: whether some class needs the exact path.
+    pending: Vec<bool>,
+    /// One point's log joint values, and bounds on those not yet known.
+    joint: Vec<f64>,
+    bounds: Vec<f64>,
+    /// Per class, the position of x among the class's values, and of the
+    /// previous point searched for (see [`Kde::position`]).
+    positions: Vec<usize>,
+    hints: Vec<usize>,
+}
+
+impl EvalScratch {
+    pub(crate) fn new(n_classes: usize) -> Self {
+        Self {
+            lnl: Vec::new(),
+            best: Vec::new(),
+            sum: Vec::new(),
+            pending: Vec::new(),
+            joint: vec![0.0; n_classes],
+            bounds: vec![0.0; n_classes],
+            positions: vec![0; n_classes],
+            hints: vec![0; n_classes],
+        }
+    }
+}
+
+/// Marks a sample off the posterior table.
+const NO_CELL: usize = usize::MAX;
+
 /// Reusable buffers for evaluating one chunk of samples.
 pub(crate) struct ChunkScratch {
-    /// Class-major n_classes x n_samples KDE log-likelihoods.
-    lnl: Vec<f64>,
-    /// One sample's log joint values.
-    joint: Vec<f64>,
-    /// Per sample, whether its posteriors are already final.
-    done: Vec<bool>,
+    /// Samples of the chunk that need the direct computation.
+    pub(crate) pending: Vec<usize>,
+    /// Table cell of each sample (see `PosteriorTable::locate`), or
+    /// `NO_CELL`.
+    cells: Vec<(usize, f64)>,
 }
 
 impl ChunkScratch {
-    pub(crate) fn new(n_samples: usize, n_classes: usize) -> Self {
+    pub(crate) fn new(n_samples: usize) -> Self {
         Self {
-            lnl: vec![0.0; n_samples * n_classes],
-            joint: vec![0.0; n_classes],
-            done: vec![false; n_samples],
+            pending: Vec::with_capacity(n_samples),
+            cells: Vec::with_capacity(n_samples),
         }
     }
 }
 
 impl NodeModel {
-    /// Fits the node from its train values (`column`, one per train row).
-    pub(crate) fn fit(column: &[f32], rows_of_class: &[Vec<usize>], log_prior: &[f64]) -> Self {
-        let n_c = rows_of_class.len();
+    /// Fits the node from its train values, `column`, grouped by class:
+    /// first the `class_sizes[0]` values of class 0, then those of class 1,
+    /// and so on.
+    pub(crate) fn fit(column: &[f32], class_sizes: &[usize], log_prior: &[f64]) -> Self {
+        let n_c = class_sizes.len();
         let mut kdes = Vec::with_capacity(n_c);
         let mut p_on = Vec::with_capacity(n_c);
-        let (mut values, mut scratch, mut sorted) = (Vec::new(), Vec::new(), Vec::new());
-        for rows in rows_of_class {
-            values.clear();
-            values.extend(rows.iter().map(|&r| column[r]));
+        let (mut scratch, mut sorted) = (Vec::new(), Vec::new());
+        let mut start = 0;
+        for &size in class_sizes {
+            let values = &column[start..start + size];
+            start += size;
             let k_on = values.iter().filter(|&&v| v > 0.0).count();
-            p_on.push((k_on as f64 + 1.0) / (rows.len() as f64 + 2.0));
+            p_on.push((k_on as f64 + 1.0) / (size as f64 + 2.0));
             if values.is_empty() {
                 kdes.push(None);
             } else {
-                sort_f32_to_f64(&values, &mut scratch, &mut sorted);
+                sort_f32_to_f64(values, &mut scratch, &mut sorted);
                 let h = silverman_from_sorted(&sorted);
                 kdes.push(Some(Kde::from_sorted(&sorted, h)));
             }
@@ -104,14 +168,18 @@ impl NodeModel {
         let mut node = Self {
             kdes,
             p_on,
-            posterior_on,
+            on_minus_off: posterior_on
+                .iter()
+                .zip(&posterior_off)
+                .map(|(a, b)| a - b)
+                .collect(),
             posterior_off,
             table: None,
             hot_values: Vec::new(),
             hot_posteriors: Vec::new(),
         };
-        node.table = node.build_table(log_prior);
         node.find_hot_values(log_prior, column.len());
+        node.table = node.build_table(log_prior);
         node
     }
 
@@ -158,100 +226,187 @@ impl NodeModel {
     }
 
     /// Floored continuous-system log posteriors of a chunk of values `xs`
-    /// into `post` (n_samples x n_classes): precomputed for hot values, from
-    /// the table where it answers, otherwise directly.
-    pub(crate) fn continuous_posteriors(
+    /// into `post` (n_samples x n_classes) where they are precomputed (hot
+    /// values) or tabulated. The samples left for the direct computation
+    /// ([`Self::continuous_log_posteriors_many`]) are listed in
+    /// `scratch.pending`; their entries of `post` are unspecified.
+    pub(crate) fn table_posteriors(
         &self,
-        log_prior: &[f64],
         xs: &[f64],
         post: &mut [f64],
         scratch: &mut ChunkScratch,
     ) {
         let n_c = self.kdes.len();
-        let nb = xs.len();
-        for ((&x, p), done) in xs
-            .iter()
-            .zip(post.chunks_exact_mut(n_c))
-            .zip(&mut scratch.done)
-        {
-            *done = match self.hot(x) {
-                Some(hot) => {
-                    p.copy_from_slice(hot);
-                    true
-                }
-                None => false,
-            };
-        }
-        if let Some(table) = &self.table {
-            for ((&x, p), &done) in xs.iter().zip(post.chunks_exact_mut(n_c)).zip(&scratch.done) {
-                if done {
-                    continue;
-                }
-                if table.lookup(x, p) {
-                    for v in p.iter_mut() {
-                        *v = v.max(LN_POSTERIOR_FLOOR);
+        let any_hot = !self.hot_values.is_empty();
+        let ChunkScratch { pending, cells } = scratch;
+        pending.clear();
+        match &self.table {
+            Some(table) => {
+                // First where each value's table cell is (prefetching its
+                // rows), then the interpolations; see `PosteriorTable::locate`.
+                cells.clear();
+                let mut touched = 0.0;
+                for &x in xs {
+                    let cell = table.locate(x).unwrap_or((NO_CELL, 0.0));
+                    if cell.0 != NO_CELL {
+                        touched += table.touch(cell.0);
                     }
-                } else {
-                    self.continuous_log_posteriors(
-                        log_prior,
-                        x,
-                        &mut scratch.joint,
-                        p,
-                        LN_POSTERIOR_FLOOR,
-                    );
+                    cells.push(cell);
                 }
-            }
-            return;
-        }
-        // No table: all classes' grid lookups, class by class so that one
-        // grid stays in L1, into a class-major buffer (NaN = needs the exact
-        // path), then per sample the posteriors.
-        for (c, kde) in self.kdes.iter().enumerate() {
-            let lnl = &mut scratch.lnl[c * nb..(c + 1) * nb];
-            match kde {
-                Some(kde) => {
-                    for ((l, &x), &done) in lnl.iter_mut().zip(xs).zip(&scratch.done) {
-                        if !done {
-                            *l = kde.grid_log_density(x);
+                std::hint::black_box(touched);
+                for (s, ((&x, p), &(node, f))) in xs
+                    .iter()
+                    .zip(post.chunks_exact_mut(n_c))
+                    .zip(cells.iter())
+                    .enumerate()
+                {
+                    if any_hot {
+                        if let Some(hot) = self.hot(x) {
+                            p.copy_from_slice(hot);
+                            continue;
                         }
                     }
+                    if node == NO_CELL || !table.interpolate_cell(node, f, LN_POSTERIOR_FLOOR, p) {
+                        pending.push(s);
+                    }
                 }
-                None => lnl.fill(f64::NEG_INFINITY),
             }
-        }
-        for ((s, &x), p) in xs.iter().enumerate().zip(post.chunks_exact_mut(n_c)) {
-            if scratch.done[s] {
-                continue;
+            None => {
+                for (s, (&x, p)) in xs.iter().zip(post.chunks_exact_mut(n_c)).enumerate() {
+                    match self.hot(x) {
+                        Some(hot) => p.copy_from_slice(hot),
+                        None => pending.push(s),
+                    }
+                }
             }
-            for (c, a) in scratch.joint.iter_mut().enumerate() {
-                *a = scratch.lnl[c * nb + s];
-            }
-            self.resolve_joint(log_prior, x, &mut scratch.joint);
-            log_posteriors(&scratch.joint, p, LN_POSTERIOR_FLOOR);
         }
     }
 
     /// Tabulates the continuous posteriors over the range of the train
-    /// values with spacing h_min / 12, unless that takes too many points.
+    /// values, block by block with the spacing each block needs
+    /// (see [`crate::analysis::posterior_table`]); blocks with too few train samples
+    /// to pay for their table are left to the direct path.
     fn build_table(&self, log_prior: &[f64]) -> Option<PosteriorTable> {
-        let fitted = self.kdes.iter().flatten();
-        let h_min = fitted
-            .clone()
-            .map(Kde::bandwidth)
-            .fold(f64::INFINITY, f64::min);
-        let lo = fitted.clone().map(Kde::min).fold(f64::INFINITY, f64::min);
-        let hi = fitted.map(Kde::max).fold(f64::NEG_INFINITY, f64::max);
-        let delta = h_min / TABLE_CELLS_PER_H;
-        let cells = (hi - lo) / delta;
-        if cells.is_nan() || cells >= MAX_TABLE_NODES as f64 {
+        let fitted = || self.kdes.iter().flatten();
+        let h_min = fitted().map(Kde::bandwidth).fold(f64::INFINITY, f64::min);
+        let lo = fitted().map(Kde::min).fold(f64::INFINITY, f64::min);
+        let hi = fitted().map(Kde::max).fold(f64::NEG_INFINITY, f64::max);
+        let span = hi - lo;
+        if !(span > 0.0 && h_min > 0.0) {
+            return None;
+        }
+        let block = (TABLE_BLOCK_H * h_min).max(span / MAX_TABLE_BLOCKS as f64);
+        // span / block <= MAX_TABLE_BLOCKS, so this is small; hi is inside.
+        let n_blocks = (span / block) as usize + 1;
+        let inv_block = 1.0 / block;
+        let block_of = |x: f64| (((x - lo) * inv_block).max(0.0) as usize).min(n_blocks - 1);
+        // The smallest bandwidth of the classes with a value near each
+        // block, and the train samples per block that the table would serve
+        // (hot values have their own precomputed posteriors).
+        let mut need = vec![f64::INFINITY; n_blocks];
+        let mut count = vec![0u32; n_blocks];
+        for kde in fitted() {
+            let (h, reach) = (kde.bandwidth(), TABLE_REACH_H * kde.bandwidth());
+            // Values are ascending, so the blocks they reach are too: only
+            // a value reaching past the blocks marked so far (up to
+            // `marked_to`) marks more.
+            let (mut next, mut marked_to) = (0, f64::NEG_INFINITY);
+            // Current block of the values and where it ends.
+            let (mut b, mut b_end) = (0, f64::NEG_INFINITY);
+            for (v, n) in kde.values_with_counts() {
+                if v + reach >= marked_to {
+                    let (first, last) = (block_of(v - reach).max(next), block_of(v + reach));
+                    for need in need.iter_mut().take(last + 1).skip(first) {
+                        *need = need.min(h);
+                    }
+                    next = next.max(last + 1);
+                    marked_to = lo + next as f64 * block;
+                }
+                if v >= b_end {
+                    b = block_of(v);
+                    b_end = lo + (b + 1) as f64 * block;
+                }
+                if !self.hot_values.contains(&v) {
+                    count[b] += n;
+                }
+            }
+        }
+        let mut cells: Vec<u32> = need
+            .iter()
+            .zip(&count)
+            .map(|(&h, &n)| {
+                let m = (TABLE_CELLS_PER_H * block / h).ceil().max(MIN_BLOCK_CELLS);
+                // m is NaN-free: h > 0 (inf for blocks no class reaches).
+                if m > MAX_BLOCK_CELLS || f64::from(n) < TABULATE_SAMPLES_PER_EVAL * (2.0 * m + 3.0)
+                {
+                    0
+                } else {
+                    m as u32
+                }
+            })
+            .collect();
+        let nodes = |cells: &[u32]| -> usize {
+            cells
+                .iter()
+                .filter(|&&m| m > 0)
+                .map(|&m| m as usize + 3)
+                .sum()
+        };
+        let mut total = nodes(&cells);
+        if total > MAX_TABLE_NODES {
+            // Drop the blocks with the fewest samples per evaluation first.
+            let mut order: Vec<usize> = (0..n_blocks).filter(|&b| cells[b] > 0).collect();
+            let worth = |b: usize| f64::from(count[b]) / (2.0 * f64::from(cells[b]) + 3.0);
+            order.sort_by(|&a, &b| worth(a).total_cmp(&worth(b)).then(a.cmp(&b)));
+            for b in order {
+                if total <= MAX_TABLE_NODES {
+                    break;
+                }
+                total -= cells[b] as usize + 3;
+                cells[b] = 0;
+            }
+        }
+        if total == 0 {
             return None;
         }
         let n_c = self.kdes.len();
-        let mut joint = vec![0.0; n_c];
-        let table =
-            PosteriorTable::build(lo, hi, delta, n_c, LN_POSTERIOR_FLOOR - 1.0, |x, out| {
-                self.continuous_log_posteriors(log_prior, x, &mut joint, out, -LSE_CUTOFF)
-            });
+        let mut scratch = EvalScratch::new(n_c);
+        // A block with marked cells (whose samples take the direct path) is
+        // tabulated again at twice the density if the samples in those
+        // cells (assumed spread evenly over the block) pay for it.
+        let mut budget = MAX_TABLE_NODES - total;
+        let refine = |b: usize, m: u32, marked: usize| -> u32 {
+            let in_marked = f64::from(count[b]) * marked as f64 / f64::from(m);
+            let more = 2 * m;
+            let cost = 4.0 * f64::from(m) + 3.0;
+            if f64::from(more) <= MAX_BLOCK_CELLS
+                && more as usize + 3 <= budget
+                && in_marked >= TABULATE_SAMPLES_PER_EVAL * cost
+            {
+                budget -= more as usize + 3;
+                more
+            } else {
+                m
+            }
+        };
+        let table = PosteriorTable::build(
+            lo,
+            block,
+            &cells,
+            n_c,
+            LN_POSTERIOR_FLOOR - 1.0,
+            |xs, out| {
+                self.continuous_log_posteriors_many(
+                    log_prior,
+                    xs,
+                    out,
+                    -LSE_CUTOFF,
+                    true,
+                    &mut scratch,
+                )
+            },
+            refine,
+        );
         Some(table)
     }
 
@@ -265,51 +420,193 @@ impl NodeModel {
         out: &mut [f64],
         lower: f64,
     ) {
-        for (a, kde) in joint.iter_mut().zip(&self.kdes) {
+        for ((a, kde), &p) in joint.iter_mut().zip(&self.kdes).zip(log_prior) {
             *a = match kde {
-                Some(kde) => kde.grid_log_density(x),
+                Some(kde) => kde.grid_log_density(x) + p,
                 None => f64::NEG_INFINITY,
             };
         }
-        self.resolve_joint(log_prior, x, joint);
+        let n_c = joint.len();
+        let (mut bounds, mut positions) = (vec![0.0; n_c], vec![0; n_c]);
+        self.resolve_joint(log_prior, x, joint, &mut bounds, &mut positions, None);
         log_posteriors(joint, out, lower);
     }
 
-    /// Turns KDE log-likelihoods from the grid (`joint` on entry; NaN where
-    /// the grid had no answer) into log joint values a_c = ln L + ln pi_c.
+    /// [`Self::continuous_log_posteriors`] at each of `xs` into `out`
+    /// (`xs.len() x n_classes`, row-major), with the same results. The work
+    /// goes class by class over all points (one class's grid stays in
+    /// cache, and the log-sum-exp vectorises across points); only points
+    /// with classes the grids cannot answer take the per-point path. With
+    /// `sorted` (`xs` roughly ascending) exact evaluations start their
+    /// search where the previous one ended.
+    pub(crate) fn continuous_log_posteriors_many(
+        &self,
+        log_prior: &[f64],
+        xs: &[f64],
+        out: &mut [f64],
+        lower: f64,
+        sorted: bool,
+        scratch: &mut EvalScratch,
+    ) {
+        let n_c = self.kdes.len();
+        let nb = xs.len();
+        if nb == 0 {
+            return;
+        }
+        let EvalScratch {
+            lnl,
+            best,
+            sum,
+            pending,
+            joint,
+            bounds,
+            positions,
+            hints,
+        } = scratch;
+        // Log joint values a_c = ln L + ln pi_c, class-major (NaN where the
+        // grid has no answer), and per point the best known one.
+        lnl.resize(n_c * nb, 0.0);
+        best.clear();
+        best.resize(nb, f64::NEG_INFINITY);
+        pending.clear();
+        pending.resize(nb, false);
+        for ((lnl, kde), &p) in lnl.chunks_exact_mut(nb).zip(&self.kdes).zip(log_prior) {
+            match kde {
+                Some(kde) => {
+                    for (l, &x) in lnl.iter_mut().zip(xs) {
+                        *l = kde.grid_log_density(x) + p;
+                    }
+                }
+                None => lnl.fill(f64::NEG_INFINITY),
+            }
+            for ((b, q), &l) in best.iter_mut().zip(pending.iter_mut()).zip(lnl.iter()) {
+                // Branch-free; NaN compares false, so it leaves `best` alone.
+                *b = if l > *b { l } else { *b };
+                *q |= l.is_nan();
+            }
+        }
+        for (s, &x) in xs.iter().enumerate() {
+            if !pending[s] {
+                continue;
+            }
+            for (c, a) in joint.iter_mut().enumerate() {
+                *a = lnl[c * nb + s];
+            }
+            let hints = sorted.then_some(&mut hints[..]);
+            self.resolve_joint(log_prior, x, joint, bounds, positions, hints);
+            best[s] = f64::NEG_INFINITY;
+            for (c, &a) in joint.iter().enumerate() {
+                lnl[c * nb + s] = a;
+                best[s] = best[s].max(a);
+            }
+        }
+        // out_c = max(a_c - logsumexp(a), lower), as `log_posteriors` does
+        // it (same terms, same order), but vectorised across points.
+        sum.clear();
+        sum.resize(nb, 0.0);
+        for lnl in lnl.chunks_exact(nb) {
+            for ((t, &a), &b) in sum.iter_mut().zip(lnl).zip(best.iter()) {
+                let d = a - b;
+                *t += if d >= -LSE_CUTOFF { exp_neg(d) } else { 0.0 };
+            }
+        }
+        for (t, &b) in sum.iter_mut().zip(best.iter()) {
+            // The best class adds exp(0) = 1, so t >= 1 unless every class
+            // is -inf (b = -inf); then every output is `lower`.
+            let lse = b + ln_normal(t.max(1.0));
+            *t = if b == f64::NEG_INFINITY {
+                f64::INFINITY
+            } else {
+                lse
+            };
+        }
+        for (c, lnl) in lnl.chunks_exact(nb).enumerate() {
+            for (o, (&a, &lse)) in out.chunks_exact_mut(n_c).zip(lnl.iter().zip(sum.iter())) {
+                let v = a - lse;
+                o[c] = if v > lower { v } else { lower };
+            }
+        }
+    }
+
+    /// Completes log joint values a_c = ln L + ln pi_c (`joint`; on entry
+    /// NaN for the classes whose grid had no answer).
     ///
-    /// A class the grid could not answer is evaluated exactly, unless a cheap
-    /// upper bound shows it is more than `SKIP_BELOW_BEST` below the best
-    /// class: then it is -inf (see the constant for why that is harmless).
-    pub(crate) fn resolve_joint(&self, log_prior: &[f64], x: f64, joint: &mut [f64]) {
+    /// A class the grid could not answer is evaluated exactly, unless an
+    /// upper bound (the grid's, or off the grid the nearest value's kernel)
+    /// shows it is more than `SKIP_BELOW_BEST` below the best class: then it
+    /// is -inf
+    /// (see the constant for why that is harmless). Classes are evaluated
+    /// in order of decreasing bound, so that the likeliest ones raise the
+    /// best value early. `bounds` and `positions` are scratch, one entry per
+    /// class; `hints` (per class, see [`Kde::position`]) speed up the search
+    /// for ascending points.
+    pub(crate) fn resolve_joint(
+        &self,
+        log_prior: &[f64],
+        x: f64,
+        joint: &mut [f64],
+        bounds: &mut [f64],
+        positions: &mut [usize],
+        mut hints: Option<&mut [usize]>,
+    ) {
         let mut best = f64::NEG_INFINITY;
         let mut pending = false;
-        for (a, &p) in joint.iter_mut().zip(log_prior) {
+        for &a in joint.iter() {
             if a.is_nan() {
                 pending = true;
             } else {
-                *a += p;
-                best = best.max(*a);
+                best = best.max(a);
             }
         }
         if !pending {
             return;
         }
-        for ((a, kde), &p) in joint.iter_mut().zip(&self.kdes).zip(log_prior) {
-            if !a.is_nan() {
+        for (c, (kde, &p)) in self.kdes.iter().zip(log_prior).enumerate() {
+            if !joint[c].is_nan() {
                 continue;
             }
             // NaN only comes from a class that has a KDE.
             let Some(kde) = kde else {
-                *a = f64::NEG_INFINITY;
+                joint[c] = f64::NEG_INFINITY;
                 continue;
             };
-            if kde.log_density_upper_bound(x) + p < best - SKIP_BELOW_BEST {
-                *a = f64::NEG_INFINITY;
-            } else {
-                *a = kde.log_density_walk(x) + p;
-                best = best.max(*a);
+            // The grid's bound is O(1) but stuck at its reliability floor;
+            // the nearest value's kernel bounds the density tightly in the
+            // sparse tails, once x's position among the values is known.
+            let bound = kde.grid_upper_bound(x) + p;
+            if bound < best - SKIP_BELOW_BEST {
+                joint[c] = f64::NEG_INFINITY;
+                continue;
             }
+            let k = kde.position(x, hints.as_deref_mut().map(|h| &mut h[c]));
+            positions[c] = k;
+            // `min` ignores the grid's NaN where it does not reach.
+            bounds[c] = (kde.nearest_upper_bound(x, k) + p).min(bound);
+        }
+        loop {
+            let mut next = None;
+            for (c, (&a, &b)) in joint.iter().zip(bounds.iter()).enumerate() {
+                if a.is_nan() && next.is_none_or(|(_, nb)| b > nb) {
+                    next = Some((c, b));
+                }
+            }
+            let Some((c, bound)) = next else {
+                return;
+            };
+            let kde = match &self.kdes[c] {
+                Some(kde) if bound >= best - SKIP_BELOW_BEST => kde,
+                _ => {
+                    // This bound is the largest left: no class left can matter.
+                    for a in joint.iter_mut().filter(|a| a.is_nan()) {
+                        *a = f64::NEG_INFINITY;
+                    }
+                    return;
+                }
+            };
+            let a = kde.walk_from(x, positions[c]) + log_prior[c];
+            // (Never NaN for finite x; -inf keeps the loop finite regardless.)
+            joint[c] = if a.is_nan() { f64::NEG_INFINITY } else { a };
+            best = best.max(joint[c]);
         }
     }
 }
