@@ -33,6 +33,16 @@ pub enum ActivationFileError {
     },
 }
 
+/// Maps an HDF5 error to one that names the file and the object path at fault.
+fn hdf5_error(file: &Path, path: &str) -> impl Fn(hdf5::Error) -> ActivationFileError {
+    let (file, path) = (file.to_path_buf(), path.to_string());
+    move |source| ActivationFileError::Hdf5 {
+        file: file.clone(),
+        path: path.clone(),
+        source,
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Compression {
@@ -81,15 +91,7 @@ impl ActivationWriter {
         compression: Compression,
         chunk_rows: usize,
     ) -> Result<Self, ActivationFileError> {
-        let err = |p: &str| {
-            let p = p.to_string();
-            let file = path.to_path_buf();
-            move |source| ActivationFileError::Hdf5 {
-                file: file.clone(),
-                path: p.clone(),
-                source,
-            }
-        };
+        let err = |p: &str| hdf5_error(path, p);
         let file = hdf5::File::create(path).map_err(err("/"))?;
         let text = |name: &str, value: &str| -> Result<(), ActivationFileError> {
             let v: VarLenUnicode = value.parse().expect("attribute text has no NUL");
@@ -122,13 +124,8 @@ impl ActivationWriter {
         })
     }
 
-    fn err(&self, p: &str) -> impl Fn(hdf5::Error) -> ActivationFileError + '_ {
-        let p = p.to_string();
-        move |source| ActivationFileError::Hdf5 {
-            file: self.path.clone(),
-            path: p.clone(),
-            source,
-        }
+    fn err(&self, p: &str) -> impl Fn(hdf5::Error) -> ActivationFileError {
+        hdf5_error(&self.path, p)
     }
 
     fn dataset<T: hdf5::H5Type>(
@@ -178,14 +175,7 @@ impl ActivationWriter {
     }
 
     pub fn finish(self) -> Result<(), ActivationFileError> {
-        let path = self.path.clone();
-        self.file
-            .flush()
-            .map_err(|source| ActivationFileError::Hdf5 {
-                file: path,
-                path: "/".into(),
-                source,
-            })?;
+        self.file.flush().map_err(self.err("/"))?;
         Ok(())
     }
 }
@@ -231,15 +221,7 @@ pub struct ActivationReader {
 
 impl ActivationReader {
     pub fn open(path: &Path) -> Result<Self, ActivationFileError> {
-        let hdf = |p: &str| {
-            let p = p.to_string();
-            let file = path.to_path_buf();
-            move |source| ActivationFileError::Hdf5 {
-                file: file.clone(),
-                path: p.clone(),
-                source,
-            }
-        };
+        let hdf = |p: &str| hdf5_error(path, p);
         let file = hdf5::File::open(path).map_err(hdf("/"))?;
         let text = |name: &str| -> Result<String, ActivationFileError> {
             let v: VarLenUnicode = file
@@ -280,13 +262,8 @@ impl ActivationReader {
         }
     }
 
-    fn hdf(&self, path: &str) -> impl Fn(hdf5::Error) -> ActivationFileError + '_ {
-        let p = path.to_string();
-        move |source| ActivationFileError::Hdf5 {
-            file: self.path.clone(),
-            path: p.clone(),
-            source,
-        }
+    fn hdf(&self, path: &str) -> impl Fn(hdf5::Error) -> ActivationFileError {
+        hdf5_error(&self.path, path)
     }
 
     pub fn has_split(&self, split: &str) -> bool {
