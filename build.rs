@@ -1,13 +1,21 @@
 //! Build script:
-//! 1. fingerprints each built-in stage's code: for every `stages/*.toml` of kind
-//!    `builtin`, a SHA-256 over the files its `sources` list, so editing a stage's code
-//!    invalidates exactly that stage's cache entries (and what depends on them);
+//! 1. fingerprints each built-in stage's code. For every `stages/*.toml` of kind `builtin`
+//!    it reads the stage's module (`src/stages/<name>.rs`) and, transitively, every crate
+//!    module that code uses (see `src/codegraph.rs`), so no hand-kept list can go stale.
+//!    The fingerprint is a SHA-256 over those files, the files they embed, the declared
+//!    `sources` (non-Rust files the stage reads at run time), `Cargo.lock` (crate
+//!    versions), and, for stages whose code calls libtorch, the linked libtorch's version
+//!    and build. The table of files behind each fingerprint goes into the binary too
+//!    (`repro status --explain`);
 //! 2. puts libtorch's folder into the binary's rpath, so `repro` runs without
 //!    `LD_LIBRARY_PATH` (torch-sys links libtorch but does not record where it is).
 
-use sha2::{Digest, Sha256};
+#[path = "src/codegraph.rs"]
+#[allow(dead_code)]
+mod codegraph;
+
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(serde::Deserialize)]
 struct Decl {
@@ -20,10 +28,24 @@ struct Decl {
 
 fn main() {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
-    println!("cargo:rerun-if-changed=stages");
+    // Any source change may change which files a stage uses; the scan takes milliseconds.
+    for watched in ["stages", "src", "assets", "Cargo.lock"] {
+        println!("cargo:rerun-if-changed={watched}");
+    }
     println!("cargo:rerun-if-env-changed=LIBTORCH");
+    let libtorch = libtorch_build();
+    let commit = git_commit(&root);
+    // Values the crate's `env!` reads, as the compiler will see them.
+    let build_env = |name: &str| match name {
+        "REPRO_LIBTORCH_VERSION" => Some(libtorch.clone()),
+        "REPRO_GIT_COMMIT" => Some(commit.clone()),
+        other => std::env::var(other).ok(),
+    };
 
-    let mut table = String::from("pub const CODE_FINGERPRINTS: &[(&str, &str)] = &[\n");
+    let mut table = String::from(
+        "/// (stage, fingerprint, [(file, SHA-256)]) for every built-in stage.\n\
+         pub const CODE_FINGERPRINTS: &[(&str, &str, &[(&str, &str)])] = &[\n",
+    );
     let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("stages"))
         .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
@@ -32,7 +54,6 @@ fn main() {
         .iter()
         .filter(|f| f.extension().is_some_and(|e| e == "toml"))
     {
-        println!("cargo:rerun-if-changed={}", file.display());
         let text = std::fs::read_to_string(file).unwrap();
         // Malformed declarations are reported properly at run time; skip them here.
         let Ok(decl) = toml::from_str::<Decl>(&text) else {
@@ -41,67 +62,69 @@ fn main() {
         if decl.kind.as_deref().unwrap_or("builtin") != "builtin" {
             continue;
         }
-        let mut hasher = Sha256::new();
-        for source in &decl.sources {
-            for f in expand(&root.join(source)) {
-                println!("cargo:rerun-if-changed={}", f.display());
-                let rel = f.strip_prefix(&root).unwrap_or(&f);
-                hasher.update(rel.to_string_lossy().as_bytes());
-                hasher.update([0]);
-                hasher.update(std::fs::read(&f).unwrap_or_default());
-                hasher.update([0]);
-            }
+        let print = match codegraph::stage_fingerprint(
+            &root,
+            &decl.name,
+            &decl.sources,
+            &libtorch,
+            &build_env,
+        ) {
+            Ok(p) => p,
+            // An unknown built-in name is a configuration error reported at run time.
+            Err(codegraph::DepsError::NoModule(_)) => continue,
+            Err(e) => panic!("fingerprinting stage `{}`: {e}", decl.name),
+        };
+        let _ = writeln!(table, "    ({:?}, {:?}, &[", decl.name, print.digest);
+        for (f, digest) in &print.inputs {
+            let _ = writeln!(table, "        ({f:?}, {digest:?}),");
         }
-        let digest: String = hasher.finalize().iter().fold(String::new(), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        });
-        let _ = writeln!(table, "    ({:?}, {:?}),", decl.name, digest);
+        table.push_str("    ]),\n");
     }
     table.push_str("];\n");
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("fingerprints.rs");
     std::fs::write(out, table).unwrap();
 
-    if let Ok(libtorch) = std::env::var("LIBTORCH") {
-        println!("cargo:rustc-link-arg=-Wl,-rpath,{libtorch}/lib");
-        // The wheel's torch/version.py names the libtorch version, for the report.
-        let version = std::fs::read_to_string(format!("{libtorch}/version.py"))
-            .ok()
-            .and_then(|t| {
-                t.lines()
-                    .find(|l| l.starts_with("__version__"))
-                    .and_then(|l| l.split('\'').nth(1).map(String::from))
-            })
-            .unwrap_or_else(|| "unknown".into());
-        println!("cargo:rustc-env=REPRO_LIBTORCH_VERSION={version}");
-    } else {
-        println!("cargo:rustc-env=REPRO_LIBTORCH_VERSION=unknown");
+    if let Ok(dir) = std::env::var("LIBTORCH") {
+        println!("cargo:rustc-link-arg=-Wl,-rpath,{dir}/lib");
     }
-    // The commit repro was built from, for the report's provenance.
-    let commit = std::process::Command::new("git")
-        .args(["rev-parse", "--short=12", "HEAD"])
-        .current_dir(&root)
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_else(|| "unknown".into());
+    println!("cargo:rustc-env=REPRO_LIBTORCH_VERSION={}", libtorch);
     println!("cargo:rustc-env=REPRO_GIT_COMMIT={commit}");
     println!("cargo:rerun-if-changed=.git/HEAD");
     println!("cargo:rerun-if-changed=.git/refs/heads");
 }
 
-/// A file, or every file under a folder, in a stable order.
-fn expand(path: &Path) -> Vec<PathBuf> {
-    if path.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-            .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
-            .unwrap_or_default();
-        entries.sort();
-        entries.iter().flat_map(|p| expand(p)).collect()
-    } else if path.is_file() {
-        vec![path.to_path_buf()]
-    } else {
-        panic!("stage source {} does not exist", path.display());
+/// The commit repro was built from, for the report's provenance.
+fn git_commit(root: &std::path::Path) -> String {
+    std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(root)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The linked libtorch's version and build, from the wheel's `torch/version.py` (e.g.
+/// `2.13.0+cu130 cf30153c4c13`): a different libtorch can compute different bytes.
+fn libtorch_build() -> String {
+    let Ok(dir) = std::env::var("LIBTORCH") else {
+        return "unknown".into();
+    };
+    let text = std::fs::read_to_string(format!("{dir}/version.py")).unwrap_or_default();
+    let field = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split('\'').nth(1).map(String::from))
+    };
+    match (field("__version__"), field("git_version")) {
+        (Some(v), Some(g)) => format!("{v} {}", &g[..g.len().min(12)]),
+        (Some(v), None) => v,
+        _ => {
+            // A plain libtorch download has build-version instead of version.py.
+            std::fs::read_to_string(format!("{dir}/build-version"))
+                .map(|s| s.trim().to_string())
+                .unwrap_or_else(|_| "unknown".into())
+        }
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod analysis;
 pub mod claims;
+pub mod codegraph;
 pub mod config;
 pub mod data;
 pub mod engine;

@@ -145,7 +145,8 @@ impl Project {
     /// Copies the committed outputs of every stage that declares `publish` to that folder,
     /// unless it already holds them (a `.repro-key` stamp says which entry it holds). The
     /// copy is built beside the folder and swapped in, so readers never see a mix.
-    pub fn publish(&self, plan: &Plan) -> Result<Vec<PathBuf>, std::io::Error> {
+    /// `keys` are the units' keys after the run (indexed like the plan's units).
+    pub fn publish(&self, plan: &Plan, keys: &[String]) -> Result<Vec<PathBuf>, std::io::Error> {
         let mut published = Vec::new();
         for node in &self.stages {
             let Some(target) = &node.meta.publish else {
@@ -154,11 +155,12 @@ impl Project {
             let units: Vec<_> = plan
                 .units
                 .iter()
-                .filter(|u| u.unit.stage == node.meta.name)
+                .zip(keys)
+                .filter(|(u, _)| u.unit.stage == node.meta.name)
                 .collect();
-            for u in &units {
-                let entry = self.cache.entry_dir(&u.unit.stage, &u.key);
-                if !self.cache.contains(&u.unit.stage, &u.key) {
+            for (u, key) in &units {
+                let entry = self.cache.entry_dir(&u.unit.stage, key);
+                if !self.cache.contains(&u.unit.stage, key) {
                     continue;
                 }
                 let dest = if units.len() == 1 {
@@ -167,12 +169,12 @@ impl Project {
                     target.join(&u.spec.id)
                 };
                 let stamp = dest.join(".repro-key");
-                if std::fs::read_to_string(&stamp).ok().as_deref() != Some(u.key.as_str()) {
+                if std::fs::read_to_string(&stamp).ok().as_deref() != Some(key.as_str()) {
                     let tmp = dest.with_extension(format!("tmp.{}", std::process::id()));
                     let _ = std::fs::remove_dir_all(&tmp);
                     copy_tree(&entry, &tmp)?;
                     std::fs::remove_file(tmp.join(crate::engine::cache::MANIFEST))?;
-                    std::fs::write(tmp.join(".repro-key"), &u.key)?;
+                    std::fs::write(tmp.join(".repro-key"), key)?;
                     if dest.exists() {
                         std::fs::remove_dir_all(&dest)?;
                     }

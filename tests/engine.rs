@@ -112,15 +112,15 @@ fn runs_command_stages_and_explains_what_is_stale() {
         .stdout(contains("slow/all").and(contains("missing (never built)")))
         .stdout(contains("data/tiny").not());
 
-    // Editing a data parameter reruns data and, through its key, count.
+    // Editing a data parameter reruns data, and count if data's outputs change.
     set_config(&p, 3, 3);
     p.repro()
         .args(["run", "count", "--dry-run"])
         .assert()
         .success()
-        .stdout(contains("would run 2 unit(s)"))
+        .stdout(contains("would run 1 unit(s)"))
         .stdout(contains("data/tiny").and(contains("parameter val_size changed: 2 -> 3")))
-        .stdout(contains("count/tiny").and(contains("input data/tiny changed")));
+        .stdout(contains("count/tiny").and(contains("runs if `data/tiny` changes its outputs")));
     set_config(&p, 3, 2);
     p.repro()
         .args(["run", "count", "--dry-run"])

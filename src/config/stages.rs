@@ -30,8 +30,10 @@ pub struct StageDecl {
     /// Top-level `pipeline.toml` tables this stage reads (its parameters come only from these).
     #[serde(default)]
     pub reads: Vec<String>,
-    /// Files or folders whose content is the stage's code. For built-in stages they are
-    /// fingerprinted when repro is built; for command stages, when the plan is made.
+    /// Files or folders whose content is the stage's code. Built-in stages list only
+    /// non-Rust files they read (their Rust code is found by `build.rs`) and are
+    /// fingerprinted when repro is built; command stages list their scripts, fingerprinted
+    /// when the plan is made.
     #[serde(default)]
     pub sources: Vec<String>,
     /// Command stages: the program and its arguments.

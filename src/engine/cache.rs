@@ -14,6 +14,8 @@ use thiserror::Error;
 pub const MANIFEST: &str = "manifest.json";
 const STAGING: &str = ".staging";
 const POINTERS: &str = ".units";
+/// Entries on their way out: moved here by one rename, then deleted.
+const TRASH: &str = ".trash";
 
 #[derive(Debug, Error)]
 pub enum CacheError {
@@ -195,11 +197,37 @@ impl Cache {
         Ok(out)
     }
 
+    /// Takes an entry out of the cache with one atomic rename into `.trash/`, so that no
+    /// half-deleted entry is ever visible; [`Cache::empty_trash`] then deletes it.
+    pub fn discard(&self, stage: &str, key: &str) -> Result<(), CacheError> {
+        let trash = self.root.join(TRASH);
+        fs::create_dir_all(&trash).map_err(io_err(&trash))?;
+        let from = self.entry_dir(stage, key);
+        let to = trash.join(format!("{stage}-{key}-{}", std::process::id()));
+        fs::rename(&from, &to).map_err(io_err(&from))?;
+        if let Some(parent) = from.parent() {
+            let _ = fs::File::open(parent).and_then(|d| d.sync_all());
+        }
+        Ok(())
+    }
+
+    /// Deletes whatever is in `.trash/` (also what an interrupted `gc` left there).
+    pub fn empty_trash(&self) -> Result<usize, CacheError> {
+        let trash = self.root.join(TRASH);
+        let mut removed = 0;
+        for dir in read_dir_sorted(&trash)? {
+            fs::remove_dir_all(&dir).map_err(io_err(&dir))?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+
     /// Staging folders whose process is gone (this host only): a crash or `kill -9` leaves
-    /// them; they were never visible as entries and are safe to delete.
+    /// them; they were never visible as entries and are safe to delete. Also empties the
+    /// trash an interrupted `gc` left behind.
     pub fn clean_dead_staging(&self) -> Result<usize, CacheError> {
         let host = hostname();
-        let mut removed = 0;
+        let mut removed = self.empty_trash()?;
         for stage_dir in read_dir_sorted(&self.root)? {
             let staging = stage_dir.join(STAGING);
             if !staging.is_dir() {

@@ -39,7 +39,9 @@ pub struct KeyIngredients {
     pub code: String,
     /// Exactly the parameters the unit reads, in canonical form (sorted keys).
     pub params: Value,
-    /// Keys of the inputs, by unit reference (`stage/id`).
+    /// The content digest of each input's outputs (see [`content_digest`]), by unit
+    /// reference (`stage/id`): an input rebuilt with the very same bytes leaves this key
+    /// unchanged (early cutoff).
     pub inputs: BTreeMap<String, String>,
 }
 
@@ -57,6 +59,36 @@ impl KeyIngredients {
         });
         sha256_hex(canonical.to_string().as_bytes())
     }
+
+    /// A digest of everything but the inputs' contents (their names stay in): what a unit
+    /// is meant to compute, known before its inputs are built. A task handed to another
+    /// process carries it, so that a changed configuration or binary is refused.
+    pub fn recipe(&self) -> String {
+        let canonical = serde_json::json!({
+            "stage": self.stage,
+            "unit": self.unit,
+            "version": self.version,
+            "code": self.code,
+            "params": self.params,
+            "inputs": self.inputs.keys().collect::<Vec<_>>(),
+        });
+        sha256_hex(canonical.to_string().as_bytes())
+    }
+}
+
+/// The content digest of a unit's outputs: SHA-256 over each output's path and SHA-256, in
+/// path order. Two runs that write the same files give the same digest.
+pub fn content_digest<'a>(outputs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut sorted: Vec<(&str, &str)> = outputs.into_iter().collect();
+    sorted.sort_unstable();
+    let mut text = String::new();
+    for (path, sha) in sorted {
+        text.push_str(path);
+        text.push('\0');
+        text.push_str(sha);
+        text.push('\n');
+    }
+    sha256_hex(text.as_bytes())
 }
 
 /// Why a unit must run, worked out by comparing its ingredients with its last run's.
@@ -80,6 +112,10 @@ pub enum Reason {
     InputChanged {
         input: String,
     },
+    /// An input must be built first and has never written outputs to compare.
+    InputUnbuilt {
+        input: String,
+    },
     InputAdded {
         input: String,
     },
@@ -99,7 +135,8 @@ impl fmt::Display for Reason {
             Reason::ParamChanged { path, from, to } => {
                 write!(f, "parameter {path} changed: {from} -> {to}")
             }
-            Reason::InputChanged { input } => write!(f, "input {input} changed"),
+            Reason::InputChanged { input } => write!(f, "input {input} changed its outputs"),
+            Reason::InputUnbuilt { input } => write!(f, "input {input} is built first"),
             Reason::InputAdded { input } => write!(f, "new input {input}"),
             Reason::InputRemoved { input } => write!(f, "input {input} no longer used"),
         }
@@ -174,14 +211,17 @@ fn diff_values(path: &str, old: &Value, new: &Value, out: &mut Vec<Reason>) {
 fn render(v: &Value) -> String {
     match v {
         Value::Null => "(unset)".into(),
-        other => {
-            let s = other.to_string();
-            if s.len() > 60 {
-                format!("{}...", &s[..57])
-            } else {
-                s
-            }
-        }
+        other => shorten(&other.to_string(), 60),
+    }
+}
+
+/// At most `max` characters, cut at a character boundary (never inside a UTF-8 sequence).
+pub fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let head: String = s.chars().take(max.saturating_sub(3)).collect();
+        format!("{head}...")
     }
 }
 
@@ -222,6 +262,45 @@ mod tests {
         for other in [v, c, p, i] {
             assert_ne!(base.key(), other.key());
         }
+    }
+
+    #[test]
+    fn long_non_ascii_values_are_shortened_between_characters() {
+        let old = ingredients(json!({"note": "ä".repeat(100)}));
+        let new = ingredients(json!({"note": "ö".repeat(100)}));
+        let reasons = explain_change(&old, &new);
+        let Reason::ParamChanged { from, to, .. } = &reasons[0] else {
+            panic!("{reasons:?}")
+        };
+        // 57 characters: the opening quote and 56 letters, then the ellipsis.
+        assert_eq!(from, &format!("\"{}...", "ä".repeat(56)));
+        assert_eq!(to.chars().count(), 60);
+    }
+
+    #[test]
+    fn content_digest_ignores_listing_order_but_not_content() {
+        let a = content_digest([("a.txt", "11"), ("b.txt", "22")]);
+        assert_eq!(a, content_digest([("b.txt", "22"), ("a.txt", "11")]));
+        assert_ne!(a, content_digest([("a.txt", "11"), ("b.txt", "23")]));
+        assert_ne!(a, content_digest([("a.txt", "11"), ("c.txt", "22")]));
+        // By hand: SHA-256 of "a.txt\011\nb.txt\022\n".
+        assert_eq!(a, sha256_hex(b"a.txt\x0011\nb.txt\x0022\n"));
+    }
+
+    #[test]
+    fn the_recipe_ignores_input_contents_only() {
+        let base = ingredients(json!({"width": 100}));
+        let mut other_content = base.clone();
+        other_content
+            .inputs
+            .insert("data/mnist".into(), "k2".into());
+        assert_eq!(base.recipe(), other_content.recipe());
+        assert_ne!(base.key(), other_content.key());
+        let mut other_input = base.clone();
+        other_input
+            .inputs
+            .insert("data/fashion".into(), "k1".into());
+        assert_ne!(base.recipe(), other_input.recipe());
     }
 
     #[test]

@@ -27,6 +27,20 @@ pub struct Manifest {
     /// Whatever else the stage wants the report to know (e.g. final accuracy).
     #[serde(default)]
     pub info: Value,
+    /// The `repro run` that made this entry (tells a rebuilt unit from a reused one).
+    #[serde(default)]
+    pub run_id: Option<String>,
+}
+
+impl Manifest {
+    /// What dependants' keys are made of: the digest of this entry's outputs.
+    pub fn content_digest(&self) -> String {
+        super::key::content_digest(
+            self.outputs
+                .iter()
+                .map(|o| (o.path.as_str(), o.sha256.as_str())),
+        )
+    }
 }
 
 /// Formats a `SystemTime` as RFC 3339 in UTC, without pulling in a date crate.

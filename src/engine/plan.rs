@@ -1,8 +1,15 @@
 //! Planning: every unit of every stage with its key, whether its cache entry exists, and
-//! if not, why it must run. Planning reads no outputs, only a few small files, so a fully
-//! cached pipeline is planned in milliseconds.
+//! if not, why it must run. Planning reads no outputs, only manifests, so a fully cached
+//! pipeline is planned in milliseconds.
+//!
+//! A key is made from the *content* of the unit's inputs (their outputs' digests, recorded
+//! in their manifests), not from the inputs' keys. So when an input must be rebuilt, its
+//! dependants' keys are known only once it has been: the plan gives them the key they will
+//! have if the input writes what it wrote last time, and the executor settles the key when
+//! the unit's turn comes ([`Plan::resolve`]). A rebuilt input with unchanged bytes then
+//! leaves its dependants as they were (early cutoff).
 
-use super::cache::Cache;
+use super::cache::{Cache, CacheError};
 use super::key::{explain_change, KeyIngredients, Reason, UnitRef};
 use super::stage::{ConfigIssue, StageNode, UnitSpec};
 use serde_json::Value;
@@ -25,18 +32,30 @@ pub enum PlanError {
 pub enum Status {
     Fresh,
     Run(Vec<Reason>),
+    /// Cached for the inputs' last outputs, but these inputs are rebuilt first: the unit
+    /// runs only if one of them writes different bytes.
+    Pending(Vec<UnitRef>),
 }
 
 #[derive(Clone, Debug)]
 pub struct PlannedUnit {
     pub unit: UnitRef,
     pub spec: UnitSpec,
+    /// The unit's key if every input that is rebuilt writes what it wrote last time; exact
+    /// when `exact`.
     pub key: String,
+    /// Every input's content is known from a committed entry.
+    pub exact: bool,
     pub ingredients: KeyIngredients,
     pub status: Status,
+    /// Run even if cached (`--force`).
+    pub forced: bool,
     /// Indices (into [`Plan::units`]) of this unit's inputs.
     pub deps: Vec<usize>,
 }
+
+/// The content recorded for a unit's outputs, or a marker that none is known.
+const UNBUILT: &str = "(not built yet)";
 
 #[derive(Debug)]
 pub struct Plan {
@@ -87,6 +106,9 @@ impl Plan {
                 }
                 let mut inputs = BTreeMap::new();
                 let mut deps = Vec::new();
+                let mut exact = true;
+                let mut rebuilt = Vec::new();
+                let mut unbuilt = Vec::new();
                 for input in &spec.inputs {
                     if !meta.needs.contains(&input.stage) {
                         return Err(PlanError::UndeclaredInput {
@@ -100,7 +122,25 @@ impl Plan {
                             input: input.clone(),
                         });
                     };
-                    inputs.insert(input.to_string(), units[i].key.clone());
+                    let upstream: &PlannedUnit = &units[i];
+                    let content = match &upstream.status {
+                        Status::Fresh => cache
+                            .read_manifest(&input.stage, &upstream.key)
+                            .ok()
+                            .map(|m| m.content_digest()),
+                        // Rebuilt: expect what its last run wrote.
+                        _ => {
+                            exact = false;
+                            rebuilt.push(input.clone());
+                            last_content(cache, input)
+                        }
+                    };
+                    let content = content.unwrap_or_else(|| {
+                        exact = false;
+                        unbuilt.push(input.clone());
+                        UNBUILT.to_string()
+                    });
+                    inputs.insert(input.to_string(), content);
                     deps.push(i);
                 }
                 let ingredients = KeyIngredients {
@@ -112,20 +152,29 @@ impl Plan {
                     inputs,
                 };
                 let key = ingredients.key();
-                let status = status_of(
-                    cache,
-                    &unit,
-                    &key,
-                    &ingredients,
-                    forced.contains(&meta.name),
-                );
+                let is_forced = forced.contains(&meta.name);
+                let mut status = status_of(cache, &unit, &key, &ingredients, is_forced);
+                if let Status::Run(reasons) = &mut status {
+                    for input in unbuilt {
+                        reasons.retain(|r| {
+                            !matches!(r, Reason::InputChanged { input: i } if *i == input.to_string())
+                        });
+                        reasons.push(Reason::InputUnbuilt {
+                            input: input.to_string(),
+                        });
+                    }
+                } else if status == Status::Fresh && !exact {
+                    status = Status::Pending(rebuilt);
+                }
                 index.insert(unit.clone(), units.len());
                 units.push(PlannedUnit {
                     unit,
                     spec: spec.clone(),
                     key,
+                    exact,
                     ingredients,
                     status,
+                    forced: is_forced,
                     deps,
                 });
             }
@@ -175,6 +224,26 @@ impl Plan {
         (0..self.units.len()).filter(|&i| used[i]).collect()
     }
 
+    /// The exact key of unit `i` once its inputs are committed under `keys` (indexed like
+    /// [`Plan::units`]; only the inputs' entries are read).
+    pub fn resolve(
+        &self,
+        i: usize,
+        keys: &[String],
+        cache: &Cache,
+    ) -> Result<KeyIngredients, CacheError> {
+        let u = &self.units[i];
+        let mut ingredients = u.ingredients.clone();
+        for &d in &u.deps {
+            let input = &self.units[d].unit;
+            let manifest = cache.read_manifest(&input.stage, &keys[d])?;
+            ingredients
+                .inputs
+                .insert(input.to_string(), manifest.content_digest());
+        }
+        Ok(ingredients)
+    }
+
     /// Every key the plan references, as (stage, key).
     pub fn referenced(&self) -> BTreeSet<(String, String)> {
         self.units
@@ -192,6 +261,15 @@ fn visible_tables(tables: &Value, reads: &[String]) -> Value {
         }
     }
     Value::Object(out)
+}
+
+/// The content digest of a unit's last committed run, if its entry is still there.
+fn last_content(cache: &Cache, unit: &UnitRef) -> Option<String> {
+    let key = cache.last_key(unit)?;
+    cache
+        .read_manifest(&unit.stage, &key)
+        .ok()
+        .map(|m| m.content_digest())
 }
 
 fn status_of(

@@ -2,7 +2,7 @@
 //! carriage returns even into files, which makes CI logs unreadable), or nothing.
 
 use super::key::UnitRef;
-use super::runner::Reporter;
+use super::runner::{Reporter, UnitResult};
 use super::stage::UnitProgress;
 use kdam::{Bar, BarExt};
 use std::io::IsTerminal;
@@ -35,8 +35,8 @@ impl Reporter for Silent {
     fn unit_started(&self, _: &UnitRef) -> Box<dyn UnitProgress + '_> {
         Box::new(NoProgress)
     }
-    fn unit_finished(&self, unit: &UnitRef, result: &Result<Duration, String>) {
-        if let Err(e) = result {
+    fn unit_finished(&self, unit: &UnitRef, result: &UnitResult) {
+        if let UnitResult::Failed(e) = result {
             eprintln!("FAILED {unit}: {e}");
         }
     }
@@ -90,10 +90,14 @@ impl Reporter for LineReporter {
             phase: Mutex::new((String::new(), 0, 0)),
         })
     }
-    fn unit_finished(&self, unit: &UnitRef, result: &Result<Duration, String>) {
+    fn unit_finished(&self, unit: &UnitRef, result: &UnitResult) {
         match result {
-            Ok(d) => eprintln!("      {unit} done in {:.1}s", d.as_secs_f64()),
-            Err(e) => eprintln!("FAILED {unit}: {e}"),
+            UnitResult::Done(d) => eprintln!("      {unit} done in {:.1}s", d.as_secs_f64()),
+            UnitResult::Reused => {
+                eprintln!("      {unit} reused: its inputs' outputs are unchanged")
+            }
+            UnitResult::Failed(e) => eprintln!("FAILED {unit}: {e}"),
+            UnitResult::Skipped(why) => eprintln!("      {unit} skipped: {why}"),
         }
     }
     fn finish(&self) {}
@@ -181,10 +185,12 @@ impl Reporter for TerminalReporter {
             last_draw: Mutex::new(Instant::now()),
         })
     }
-    fn unit_finished(&self, unit: &UnitRef, result: &Result<Duration, String>) {
+    fn unit_finished(&self, unit: &UnitRef, result: &UnitResult) {
         let line = match result {
-            Ok(d) => format!("done    {unit} ({:.1}s)", d.as_secs_f64()),
-            Err(e) => format!("FAILED  {unit}: {e}"),
+            UnitResult::Done(d) => format!("done    {unit} ({:.1}s)", d.as_secs_f64()),
+            UnitResult::Reused => format!("reused  {unit} (inputs unchanged)"),
+            UnitResult::Failed(e) => format!("FAILED  {unit}: {e}"),
+            UnitResult::Skipped(why) => format!("skipped {unit}: {why}"),
         };
         let mut guard = self.bar.lock().unwrap();
         match guard.as_mut() {

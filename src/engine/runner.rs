@@ -3,10 +3,10 @@
 //! cluster) plug in behind the same trait and commit through the same [`run_unit`].
 
 use super::cache::Cache;
-use super::key::UnitRef;
+use super::key::{KeyIngredients, UnitRef};
 use super::manifest::{rfc3339, Manifest};
 use super::plan::{Plan, PlannedUnit};
-use super::stage::{StageNode, UnitJob, UnitOutcome, UnitProgress};
+use super::stage::{StageNode, UnitJob, UnitOutcome, UnitProgress, UnitSpec};
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
@@ -17,13 +17,16 @@ use std::time::{Duration, Instant, SystemTime};
 pub trait Reporter: Sync {
     fn start(&self, to_run: usize);
     fn unit_started(&self, unit: &UnitRef) -> Box<dyn UnitProgress + '_>;
-    fn unit_finished(&self, unit: &UnitRef, result: &Result<Duration, String>);
+    fn unit_finished(&self, unit: &UnitRef, result: &UnitResult);
     fn finish(&self);
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum UnitResult {
     Done(Duration),
+    /// Not run: once its rebuilt inputs were done, its key was already cached (early
+    /// cutoff: they wrote the bytes they wrote before).
+    Reused,
     Failed(String),
     /// Not run because an input failed or the run stopped after a failure.
     Skipped(String),
@@ -32,6 +35,9 @@ pub enum UnitResult {
 #[derive(Debug, Default)]
 pub struct RunReport {
     pub results: Vec<(UnitRef, UnitResult)>,
+    /// Every planned unit's key after the run (indexed like the plan's units): the
+    /// resolved key of each unit that ran or was reused, the planned key of the others.
+    pub keys: Vec<String>,
 }
 
 impl RunReport {
@@ -46,6 +52,16 @@ impl RunReport {
 pub struct RunOptions {
     pub keep_going: bool,
     pub tool_version: String,
+    /// Names this run in the manifests it writes.
+    pub run_id: String,
+}
+
+/// A fresh run id: time and process, unique enough to tell runs apart in one cache.
+pub fn new_run_id() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{nanos:x}-{}", std::process::id())
 }
 
 pub trait Executor {
@@ -70,12 +86,35 @@ pub struct InProcess {
     pub workers: Option<Vec<String>>,
 }
 
+/// The arguments that have `repro run-unit` run exactly this unit: its expected key (the
+/// task refuses to commit under another), the run id, and `--force` where forced.
+pub fn run_unit_args(planned: &PlannedUnit, key: &str, run_id: &str) -> Vec<String> {
+    let mut args = vec![
+        "run-unit".to_string(),
+        planned.unit.stage.clone(),
+        planned.unit.id.clone(),
+        "--expect-key".into(),
+        key.to_string(),
+        "--run-id".into(),
+        run_id.to_string(),
+    ];
+    if planned.forced {
+        args.push("--force".into());
+    }
+    args
+}
+
 /// Runs one unit as a `repro run-unit` child process; its stderr's tail is the error.
-fn run_in_worker(launcher: &[String], planned: &PlannedUnit) -> Result<Duration, String> {
+fn run_in_worker(
+    launcher: &[String],
+    planned: &PlannedUnit,
+    key: &str,
+    run_id: &str,
+) -> Result<Duration, String> {
     let clock = Instant::now();
     let out = std::process::Command::new(&launcher[0])
         .args(&launcher[1..])
-        .args(["run-unit", &planned.unit.stage, &planned.unit.id])
+        .args(run_unit_args(planned, key, run_id))
         .stdin(std::process::Stdio::null())
         .output()
         .map_err(|e| format!("cannot start a worker ({}): {e}", launcher[0]))?;
@@ -115,6 +154,9 @@ impl Executor for InProcess {
         let position: BTreeMap<usize, usize> =
             to_run.iter().enumerate().map(|(p, &i)| (i, p)).collect();
         let shared = Mutex::new((vec![State::Waiting; to_run.len()], false));
+        // Each unit's settled key: the plan's for units not run, the resolved one for
+        // units run (or reused) here.
+        let keys = Mutex::new(plan.units.iter().map(|u| u.key.clone()).collect::<Vec<_>>());
         let wake = Condvar::new();
         let results = Mutex::new(vec![None::<UnitResult>; to_run.len()]);
 
@@ -170,37 +212,60 @@ impl Executor for InProcess {
                 }
             };
             let Some(p) = picked else { return };
-            let planned = &plan.units[to_run[p]];
+            let i = to_run[p];
+            let planned = &plan.units[i];
             let node = stages
                 .iter()
                 .find(|s| s.meta.name == planned.unit.stage)
                 .expect("planned stage exists");
-            let inputs: BTreeMap<UnitRef, PathBuf> = planned
-                .deps
-                .iter()
-                .map(|&d| {
-                    let u = &plan.units[d];
-                    (u.unit.clone(), cache.entry_dir(&u.unit.stage, &u.key))
-                })
-                .collect();
-            let progress = reporter.unit_started(&planned.unit);
-            let outcome = match &self.workers {
-                Some(launcher) => run_in_worker(launcher, planned),
-                None => run_unit(node, planned, &inputs, cache, options, progress.as_ref()),
+            let settled = keys.lock().unwrap().clone();
+            let result = match plan.resolve(i, &settled, cache) {
+                Err(e) => UnitResult::Failed(format!("reading an input's manifest: {e}")),
+                Ok(ingredients) => {
+                    let key = ingredients.key();
+                    let result = if !planned.forced && cache.contains(&planned.unit.stage, &key) {
+                        UnitResult::Reused
+                    } else {
+                        let inputs: BTreeMap<UnitRef, PathBuf> = planned
+                            .deps
+                            .iter()
+                            .map(|&d| {
+                                let u = &plan.units[d];
+                                (u.unit.clone(), cache.entry_dir(&u.unit.stage, &settled[d]))
+                            })
+                            .collect();
+                        let progress = reporter.unit_started(&planned.unit);
+                        let outcome = match &self.workers {
+                            Some(launcher) => {
+                                run_in_worker(launcher, planned, &key, &options.run_id)
+                            }
+                            None => run_unit(
+                                node,
+                                &planned.spec,
+                                &ingredients,
+                                &inputs,
+                                cache,
+                                options,
+                                progress.as_ref(),
+                            ),
+                        };
+                        drop(progress);
+                        match outcome {
+                            Ok(d) => UnitResult::Done(d),
+                            Err(e) => UnitResult::Failed(e),
+                        }
+                    };
+                    if !matches!(result, UnitResult::Failed(_)) {
+                        keys.lock().unwrap()[i] = key;
+                    }
+                    result
+                }
             };
-            drop(progress);
-            let (state, result) = match outcome {
-                Ok(d) => (State::Done, UnitResult::Done(d)),
-                Err(e) => (State::Failed, UnitResult::Failed(e)),
+            let state = match result {
+                UnitResult::Failed(_) | UnitResult::Skipped(_) => State::Failed,
+                _ => State::Done,
             };
-            reporter.unit_finished(
-                &planned.unit,
-                &match &result {
-                    UnitResult::Done(d) => Ok(*d),
-                    UnitResult::Failed(e) => Err(e.clone()),
-                    UnitResult::Skipped(s) => Err(s.clone()),
-                },
-            );
+            reporter.unit_finished(&planned.unit, &result);
             results.lock().unwrap()[p] = Some(result);
             let mut guard = shared.lock().expect("scheduler lock");
             guard.0[p] = state;
@@ -218,6 +283,7 @@ impl Executor for InProcess {
         reporter.finish();
         let results = results.into_inner().unwrap();
         RunReport {
+            keys: keys.into_inner().unwrap(),
             results: to_run
                 .iter()
                 .zip(results)
@@ -232,24 +298,27 @@ impl Executor for InProcess {
     }
 }
 
-/// Runs one unit into a staging folder and commits it. On any failure (error or panic)
-/// the staging folder is removed and nothing enters the cache.
+/// Runs one unit, whose key is made of `ingredients`, into a staging folder and commits
+/// it. On any failure (error or panic) the staging folder is removed and nothing enters
+/// the cache.
 pub fn run_unit(
     node: &StageNode,
-    planned: &PlannedUnit,
+    spec: &UnitSpec,
+    ingredients: &KeyIngredients,
     inputs: &BTreeMap<UnitRef, PathBuf>,
     cache: &Cache,
     options: &RunOptions,
     progress: &dyn UnitProgress,
 ) -> Result<Duration, String> {
+    let key = ingredients.key();
     let staging = cache
-        .begin(&planned.unit.stage, &planned.key)
+        .begin(&ingredients.stage, &key)
         .map_err(|e| e.to_string())?;
     let started_at = SystemTime::now();
     let clock = Instant::now();
     let job = UnitJob {
-        unit: &planned.spec,
-        key: &planned.key,
+        unit: spec,
+        key: &key,
         inputs,
         out_dir: &staging.dir,
         progress,
@@ -283,8 +352,8 @@ pub fn run_unit(
     };
     let duration = clock.elapsed();
     let manifest = Manifest {
-        key: planned.key.clone(),
-        ingredients: planned.ingredients.clone(),
+        key: key.clone(),
+        ingredients: ingredients.clone(),
         outputs,
         started: rfc3339(started_at),
         finished: rfc3339(SystemTime::now()),
@@ -296,6 +365,7 @@ pub fn run_unit(
             outcome.device
         },
         info: outcome.info,
+        run_id: Some(options.run_id.clone()),
     };
     cache
         .commit(staging, &manifest)

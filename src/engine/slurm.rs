@@ -6,9 +6,9 @@
 //! are recorded in `cache/.slurm/jobs.json`, so a second driver does not resubmit units
 //! whose jobs are still queued or running.
 
-use super::cache::{write_atomic, Cache};
+use super::cache::{read_manifest_at, write_atomic, Cache, CacheError};
 use super::key::UnitRef;
-use super::plan::Plan;
+use super::plan::{Plan, Status};
 use super::runner::{Executor, Reporter, RunOptions, RunReport, UnitResult};
 use super::stage::StageNode;
 use serde::{Deserialize, Serialize};
@@ -69,7 +69,8 @@ impl SlurmOptions {
     }
 }
 
-/// One submitted unit, as recorded in `jobs.json`.
+/// One submitted unit, as recorded in `jobs.json` under its recipe (see
+/// [`KeyIngredients::recipe`](super::key::KeyIngredients::recipe)).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Submission {
     pub unit: String,
@@ -78,6 +79,20 @@ pub struct Submission {
     pub task: usize,
     pub log: PathBuf,
     pub exit_file: PathBuf,
+    /// The run that submitted it: entries this run commits may be inputs of its other
+    /// tasks, so `gc` keeps them while any of its jobs is in flight.
+    #[serde(default)]
+    pub run_id: String,
+    /// Committed entries the task reads, as (stage, key), known when it was submitted.
+    #[serde(default)]
+    pub inputs: Vec<(String, String)>,
+}
+
+/// What one array task is told: the unit, its recipe, and its inputs known at submission.
+struct Task<'a> {
+    unit: &'a str,
+    recipe: String,
+    inputs: Vec<(String, String)>,
 }
 
 pub struct SlurmExecutor {
@@ -166,8 +181,10 @@ impl SlurmExecutor {
         &self,
         cache: &Cache,
         stage: &str,
-        units: &[(&str, &str)],
+        units: &[Task],
         after: &BTreeSet<String>,
+        forced: bool,
+        run_id: &str,
     ) -> Result<(String, Vec<Submission>), String> {
         let dir = slurm_dir(cache);
         let logs = dir.join("logs");
@@ -183,33 +200,23 @@ impl SlurmExecutor {
                 .map_or(0, |d| d.as_millis())
         );
         let list = dir.join("arrays").join(format!("{stamp}.units"));
-        let keys = dir.join("arrays").join(format!("{stamp}.keys"));
-        std::fs::write(
-            &list,
-            units
-                .iter()
-                .map(|u| format!("{}\n", u.0))
-                .collect::<String>(),
-        )
-        .map_err(|e| e.to_string())?;
-        std::fs::write(
-            &keys,
-            units
-                .iter()
-                .map(|u| format!("{}\n", u.1))
-                .collect::<String>(),
-        )
-        .map_err(|e| e.to_string())?;
+        let recipes = dir.join("arrays").join(format!("{stamp}.recipes"));
+        let lines =
+            |f: &dyn Fn(&Task) -> String| units.iter().map(|u| f(u) + "\n").collect::<String>();
+        std::fs::write(&list, lines(&|u| u.unit.to_string())).map_err(|e| e.to_string())?;
+        std::fs::write(&recipes, lines(&|u| u.recipe.clone())).map_err(|e| e.to_string())?;
         let launcher: Vec<String> = self.launcher.iter().map(|a| shell_quote(a)).collect();
+        // The task refuses to run if its own plan gives the unit another recipe (the
+        // configuration or the binary changed since submission).
         let script = format!(
-            "#!/bin/bash\n# repro: stage {stage}, one task per unit\nunit=$(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" {list})\nkey=$(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" {keys})\n{} run-unit {} \"$unit\"\nrc=$?\necho $rc > {}/\"$key\".tmp && mv {}/\"$key\".tmp {}/\"$key\"\nexit $rc\n",
+            "#!/bin/bash\n# repro: stage {stage}, one task per unit\nunit=$(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" {list})\nrecipe=$(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" {recipes})\n{} run-unit {} \"$unit\" --expect-recipe \"$recipe\" --run-id {}{}\nrc=$?\necho $rc > {exits}/\"$recipe\".tmp && mv {exits}/\"$recipe\".tmp {exits}/\"$recipe\"\nexit $rc\n",
             launcher.join(" "),
             shell_quote(stage),
-            exits.display(),
-            exits.display(),
-            exits.display(),
+            shell_quote(run_id),
+            if forced { " --force" } else { "" },
+            exits = exits.display(),
             list = shell_quote(&list.to_string_lossy()),
-            keys = shell_quote(&keys.to_string_lossy()),
+            recipes = shell_quote(&recipes.to_string_lossy()),
         );
         let script_path = dir.join("arrays").join(format!("{stamp}.sh"));
         std::fs::write(&script_path, script).map_err(|e| e.to_string())?;
@@ -245,12 +252,14 @@ impl SlurmExecutor {
         let subs = units
             .iter()
             .enumerate()
-            .map(|(task, (unit, key))| Submission {
-                unit: format!("{stage}/{unit}"),
+            .map(|(task, u)| Submission {
+                unit: format!("{stage}/{}", u.unit),
                 job: job.clone(),
                 task,
                 log: logs.join(format!("{stage}-{job}_{task}.log")),
-                exit_file: exits.join(key),
+                exit_file: exits.join(&u.recipe),
+                run_id: run_id.to_string(),
+                inputs: u.inputs.clone(),
             })
             .collect();
         Ok((job, subs))
@@ -264,10 +273,12 @@ impl Executor for SlurmExecutor {
         plan: &Plan,
         to_run: &[usize],
         cache: &Cache,
-        _options: &RunOptions,
+        options: &RunOptions,
         reporter: &dyn Reporter,
     ) -> RunReport {
         reporter.start(to_run.len());
+        let mut keys: Vec<String> = plan.units.iter().map(|u| u.key.clone()).collect();
+        let recipe = |i: usize| plan.units[i].ingredients.recipe();
         let mut jobs = load_jobs(cache);
         let known: BTreeSet<String> = jobs.values().map(|s| s.job.clone()).collect();
         let states = task_states(&known);
@@ -275,8 +286,7 @@ impl Executor for SlurmExecutor {
         let mut watching: BTreeMap<usize, Submission> = BTreeMap::new();
         let mut failures: BTreeMap<usize, String> = BTreeMap::new();
         for &i in to_run {
-            let key = &plan.units[i].key;
-            if let Some(s) = jobs.get(key) {
+            if let Some(s) = jobs.get(&recipe(i)) {
                 if alive(states.get(&format!("{}_{}", s.job, s.task))) {
                     eprintln!(
                         "{} is already queued or running as job {}_{}; following it",
@@ -310,11 +320,21 @@ impl Executor for SlurmExecutor {
                         .filter_map(|d| array_of.get(d).cloned())
                 })
                 .collect();
-            let units: Vec<(&str, &str)> = members
+            let units: Vec<Task> = members
                 .iter()
-                .map(|&i| (plan.units[i].unit.id.as_str(), plan.units[i].key.as_str()))
+                .map(|&i| Task {
+                    unit: plan.units[i].unit.id.as_str(),
+                    recipe: recipe(i),
+                    inputs: plan.units[i]
+                        .deps
+                        .iter()
+                        .filter(|&&d| plan.units[d].status == Status::Fresh)
+                        .map(|&d| (plan.units[d].unit.stage.clone(), plan.units[d].key.clone()))
+                        .collect(),
+                })
                 .collect();
-            match self.submit_stage(cache, stage, &units, &after) {
+            let forced = members.iter().any(|&i| plan.units[i].forced);
+            match self.submit_stage(cache, stage, &units, &after, forced, &options.run_id) {
                 Ok((job, subs)) => {
                     eprintln!(
                         "submitted {} unit(s) of {stage} as job array {job}",
@@ -322,7 +342,7 @@ impl Executor for SlurmExecutor {
                     );
                     for (&i, s) in members.iter().zip(subs) {
                         array_of.insert(i, job.clone());
-                        jobs.insert(plan.units[i].key.clone(), s.clone());
+                        jobs.insert(recipe(i), s.clone());
                         watching.insert(i, s);
                     }
                     if let Err(e) = save_jobs(cache, &jobs) {
@@ -379,25 +399,34 @@ impl Executor for SlurmExecutor {
                 let unit: &UnitRef = &plan.units[i].unit;
                 let state = states.get(&format!("{}_{}", s.job, s.task));
                 if let Ok(text) = std::fs::read_to_string(&s.exit_file) {
-                    let ok = text.trim() == "0" && cache.contains(&unit.stage, &plan.units[i].key);
-                    let r = if ok {
-                        UnitResult::Done(started.elapsed())
-                    } else {
+                    let failed = |why: String| {
                         UnitResult::Failed(format!(
-                            "job {}_{} exited with {}; log: {}",
+                            "job {}_{} {why}; log: {}",
                             s.job,
                             s.task,
-                            text.trim(),
                             s.log.display()
                         ))
                     };
-                    reporter.unit_finished(
-                        unit,
-                        &match &r {
-                            UnitResult::Done(d) => Ok(*d),
-                            UnitResult::Failed(e) | UnitResult::Skipped(e) => Err(e.clone()),
-                        },
-                    );
+                    // Inputs finish first (afterok), so their keys are settled by now.
+                    let r = if text.trim() != "0" {
+                        failed(format!("exited with {}", text.trim()))
+                    } else {
+                        match plan.resolve(i, &keys, cache).map(|ing| ing.key()) {
+                            Ok(key) => match cache.read_manifest(&unit.stage, &key) {
+                                Ok(m) => {
+                                    keys[i] = key;
+                                    if m.run_id.as_deref() == Some(s.run_id.as_str()) {
+                                        UnitResult::Done(started.elapsed())
+                                    } else {
+                                        UnitResult::Reused
+                                    }
+                                }
+                                Err(_) => failed("exited with 0 but committed no entry".into()),
+                            },
+                            Err(e) => failed(format!("left inputs that cannot be read: {e}")),
+                        }
+                    };
+                    reporter.unit_finished(unit, &r);
                     results.insert(i, r);
                 } else if !alive(state) {
                     // Ended without an exit file (cancelled, killed, dependency never met):
@@ -411,8 +440,9 @@ impl Executor for SlurmExecutor {
                             state.map_or("unknown", |s| s.as_str()),
                             s.log.display()
                         );
-                        reporter.unit_finished(unit, &Err(why.clone()));
-                        results.insert(i, UnitResult::Failed(why));
+                        let r = UnitResult::Failed(why);
+                        reporter.unit_finished(unit, &r);
+                        results.insert(i, r);
                     }
                 }
             }
@@ -422,6 +452,7 @@ impl Executor for SlurmExecutor {
         }
         reporter.finish();
         RunReport {
+            keys,
             results: to_run
                 .iter()
                 .map(|&i| {
@@ -437,16 +468,50 @@ impl Executor for SlurmExecutor {
     }
 }
 
-/// Units of this cache's record whose jobs are queued or running, as (unit, job, state).
-pub fn in_flight(cache: &Cache) -> Vec<(String, String, String)> {
+/// Submissions of this cache's record whose jobs are queued or running, with their state.
+pub fn alive_submissions(cache: &Cache) -> Vec<(Submission, String)> {
     let jobs = load_jobs(cache);
+    if jobs.is_empty() {
+        return Vec::new();
+    }
     let ids: BTreeSet<String> = jobs.values().map(|s| s.job.clone()).collect();
     let states = task_states(&ids);
-    jobs.values()
+    jobs.into_values()
         .filter_map(|s| {
-            let id = format!("{}_{}", s.job, s.task);
-            let st = states.get(&id)?;
-            alive(Some(st)).then(|| (s.unit.clone(), id, st.clone()))
+            let st = states.get(&format!("{}_{}", s.job, s.task))?.clone();
+            alive(Some(&st)).then_some((s, st))
         })
+        .collect()
+}
+
+/// The entries, as (stage, key), that queued or running jobs may still read: the inputs
+/// recorded at submission, and everything their runs have committed so far (a finished
+/// task's output can be a queued task's input). `gc` keeps them.
+pub fn needed_by_jobs(cache: &Cache) -> Result<BTreeSet<(String, String)>, CacheError> {
+    let alive = alive_submissions(cache);
+    let mut keep: BTreeSet<(String, String)> = alive
+        .iter()
+        .flat_map(|(s, _)| s.inputs.iter().cloned())
+        .collect();
+    let runs: BTreeSet<&str> = alive.iter().map(|(s, _)| s.run_id.as_str()).collect();
+    if !runs.is_empty() {
+        for (stage, key, dir) in cache.entries()? {
+            let made_by_job = read_manifest_at(&dir)
+                .ok()
+                .and_then(|m| m.run_id)
+                .is_some_and(|r| runs.contains(r.as_str()));
+            if made_by_job {
+                keep.insert((stage, key));
+            }
+        }
+    }
+    Ok(keep)
+}
+
+/// Units of this cache's record whose jobs are queued or running, as (unit, job, state).
+pub fn in_flight(cache: &Cache) -> Vec<(String, String, String)> {
+    alive_submissions(cache)
+        .into_iter()
+        .map(|(s, st)| (s.unit, format!("{}_{}", s.job, s.task), st))
         .collect()
 }

@@ -10,6 +10,9 @@
 //! `step`, `snapshot` and `key`. Datasets are chunked by rows and compressed with a filter
 //! plain h5py reads (lzf, or gzip with shuffle).
 
+/// The file name of a snapshot's activation file inside its cache entry.
+pub const FILE: &str = "activations.h5";
+
 use hdf5::types::VarLenUnicode;
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};

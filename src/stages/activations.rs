@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use tch::{Device, Tensor};
 
-pub const FILE: &str = "activations.h5";
+pub use crate::formats::activations::FILE;
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]

@@ -12,9 +12,8 @@ use crate::engine::stage::{
     parse_tables, ConfigIssue, StageImpl, UnitError, UnitJob, UnitOutcome, UnitSpec,
 };
 use crate::engine::UnitRef;
-use crate::formats::activations::{ActivationReader, Attributes};
+use crate::formats::activations::{ActivationReader, Attributes, FILE as ACTIVATIONS_FILE};
 use crate::formats::table::{Column, Table};
-use crate::stages::activations::FILE as ACTIVATIONS_FILE;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;

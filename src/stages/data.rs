@@ -357,11 +357,14 @@ impl StageImpl for DataStage {
             "image_shape": [train.dims[1], train.dims[2]],
             "splits": counts,
             "payload_sha256": spec.files.iter().map(|f| (f.role.stem(), f.sha256.clone())).collect::<BTreeMap<_, _>>(),
-            "sources": used_sources,
         });
         let path = job.out_dir.join("dataset.json");
         std::fs::write(&path, serde_json::to_string_pretty(&info)?)
             .map_err(|source| DataError::Write { path, source })?;
+        // Where the bytes came from is provenance, not content: it goes to the manifest
+        // only, so a mirror and a download give the same outputs.
+        let mut info = info;
+        info["sources"] = json!(used_sources);
         Ok(UnitOutcome {
             device: "cpu".into(),
             info,

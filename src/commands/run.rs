@@ -1,0 +1,247 @@
+//! `repro run` and `repro run-unit`.
+
+use super::lock;
+use crate::{RunArgs, RunUnitArgs};
+use anyhow::{Context, Result};
+use repro::engine::progress::reporter_for_stderr;
+use repro::engine::runner::{new_run_id, run_unit, Executor, InProcess, RunOptions, UnitResult};
+use repro::engine::slurm::SlurmExecutor;
+use repro::engine::{Status, UnitRef};
+use repro::project::Project;
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::ExitCode;
+use std::time::Instant;
+
+pub fn run(
+    project: &Project,
+    args: RunArgs,
+    quiet: bool,
+    launcher: Vec<String>,
+) -> Result<ExitCode> {
+    let clock = Instant::now();
+    let targets = project.resolve_targets(&args.targets)?;
+    let forced = if args.force.is_empty() {
+        BTreeSet::new()
+    } else {
+        project.resolve_targets(&args.force)?
+    };
+    let jobs = args.jobs.max(1);
+
+    if args.dry_run {
+        let plan = project.plan(&forced)?;
+        let to_run = plan.to_run(&targets);
+        let (sure, pending): (Vec<usize>, Vec<usize>) = to_run
+            .iter()
+            .partition(|&&i| matches!(plan.units[i].status, Status::Run(_)));
+        println!("would run {} unit(s):", sure.len());
+        for &i in &sure {
+            let u = &plan.units[i];
+            if let Status::Run(reasons) = &u.status {
+                let text: Vec<String> = reasons.iter().map(ToString::to_string).collect();
+                println!("  {:<40} {}", u.unit.to_string(), text.join("; "));
+            }
+        }
+        if !pending.is_empty() {
+            println!(
+                "and {} more only if rebuilt inputs write different bytes:",
+                pending.len()
+            );
+            for &i in &pending {
+                let u = &plan.units[i];
+                if let Status::Pending(inputs) = &u.status {
+                    let names: Vec<String> = inputs.iter().map(|r| format!("`{r}`")).collect();
+                    println!(
+                        "  {:<40} runs if {} changes its outputs",
+                        u.unit.to_string(),
+                        names.join(" or ")
+                    );
+                }
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let _lock = lock(project)?;
+    project.cache.clean_dead_staging()?;
+    // Plan only once the lock is held: another process may just have filled the cache.
+    let plan = project.plan(&forced)?;
+    let to_run = plan.to_run(&targets);
+    let cached = plan
+        .closure(&targets)
+        .into_iter()
+        .filter(|&i| plan.units[i].status == Status::Fresh)
+        .count();
+    let reporter = reporter_for_stderr(quiet);
+    let kind = args
+        .executor
+        .clone()
+        .or_else(|| project.config.executor.kind.clone())
+        .unwrap_or_else(|| "local".into());
+    let executor: Box<dyn Executor> = if kind == "slurm" {
+        Box::new(SlurmExecutor {
+            launcher,
+            options: project.config.executor.slurm.clone(),
+            cancel_on_interrupt: args.cancel_on_interrupt,
+            poll: std::time::Duration::from_millis(500),
+        })
+    } else {
+        // One unit at a time runs in this process (with its progress bar); several at a
+        // time run as worker processes.
+        let workers = (jobs > 1).then_some(launcher);
+        Box::new(InProcess { jobs, workers })
+    };
+    // Slurm tasks take no lock of their own: the driver keeps it until they are done.
+    let report = executor.execute(
+        &project.stages,
+        &plan,
+        &to_run,
+        &project.cache,
+        &RunOptions {
+            keep_going: args.keep_going,
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            run_id: new_run_id(),
+        },
+        reporter.as_ref(),
+    );
+    let done = report.count(|r| matches!(r, UnitResult::Done(_)));
+    let cut_off = report.count(|r| matches!(r, UnitResult::Reused));
+    let skipped = report.count(|r| matches!(r, UnitResult::Skipped(_)));
+    let failed = report.failed();
+    for (unit, result) in &report.results {
+        if let UnitResult::Failed(e) = result {
+            eprintln!("error: {unit} failed: {e}");
+        }
+    }
+    for dir in project
+        .publish(&plan, &report.keys)
+        .context("publishing outputs")?
+    {
+        if let Some(html) = [dir.join("report.html"), dir.join("report.md")]
+            .iter()
+            .find(|p| p.exists())
+        {
+            eprintln!("report: {}", html.display());
+            if let Some(md) = Some(dir.join("report.md")).filter(|p| p.exists() && p != html) {
+                eprintln!("        {}", md.display());
+            }
+        } else {
+            eprintln!("published: {}", dir.display());
+        }
+    }
+    let mut summary = format!("repro: {done} unit(s) run, {cached} reused");
+    if cut_off > 0 {
+        summary.push_str(&format!(
+            ", {cut_off} reused by early cutoff (rebuilt inputs wrote the same bytes)"
+        ));
+    }
+    summary.push_str(&format!(", {failed} failed"));
+    if skipped > 0 {
+        summary.push_str(&format!(", {skipped} skipped"));
+    }
+    eprintln!("{summary} in {:.2}s", clock.elapsed().as_secs_f64());
+    Ok(if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Runs one unit for a worker process or a Slurm task. Its inputs are committed by now,
+/// so its key is exact; it must be the one the driver expects.
+pub fn run_one(project: &Project, args: &RunUnitArgs, quiet: bool) -> Result<ExitCode> {
+    let forced = if args.force {
+        BTreeSet::from([args.stage.clone()])
+    } else {
+        BTreeSet::new()
+    };
+    let plan = project.plan(&forced)?;
+    let wanted = UnitRef::new(&args.stage, &args.unit);
+    let Some(i) = plan.units.iter().position(|u| u.unit == wanted) else {
+        anyhow::bail!(
+            "no unit `{}` in stage `{}` for this configuration (see `repro run --dry-run`)",
+            args.unit,
+            args.stage
+        );
+    };
+    let planned = &plan.units[i];
+    if let Some(&d) = planned
+        .deps
+        .iter()
+        .find(|&&d| plan.units[d].status != Status::Fresh)
+    {
+        anyhow::bail!(
+            "input {} of {} is not in the cache",
+            plan.units[d].unit,
+            planned.unit
+        );
+    }
+    if let Some(recipe) = &args.expect_recipe {
+        let mine = planned.ingredients.recipe();
+        if &mine != recipe {
+            anyhow::bail!(
+                "{}: this process plans the unit differently from the run that asked for it \
+                 (recipe {} here, {} expected): the configuration or the binary changed since; \
+                 run `repro run` again",
+                planned.unit,
+                &mine[..12],
+                &recipe[..recipe.len().min(12)]
+            );
+        }
+    }
+    if let Some(key) = &args.expect_key {
+        if &planned.key != key {
+            anyhow::bail!(
+                "{}: this process computes key {} but the run expects {}: the configuration, \
+                 the binary or an input changed since; run `repro run` again",
+                planned.unit,
+                &planned.key[..12],
+                &key[..key.len().min(12)]
+            );
+        }
+    }
+    if planned.status == Status::Fresh {
+        eprintln!("{} reused: already cached", planned.unit);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let inputs: BTreeMap<UnitRef, std::path::PathBuf> = planned
+        .deps
+        .iter()
+        .map(|&d| {
+            let u = &plan.units[d];
+            (
+                u.unit.clone(),
+                project.cache.entry_dir(&u.unit.stage, &u.key),
+            )
+        })
+        .collect();
+    let node = project
+        .stages
+        .iter()
+        .find(|s| s.meta.name == args.stage)
+        .expect("planned stage exists");
+    let reporter = reporter_for_stderr(quiet);
+    let progress = reporter.unit_started(&planned.unit);
+    let options = RunOptions {
+        keep_going: false,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        run_id: args.run_id.clone().unwrap_or_else(new_run_id),
+    };
+    match run_unit(
+        node,
+        &planned.spec,
+        &planned.ingredients,
+        &inputs,
+        &project.cache,
+        &options,
+        progress.as_ref(),
+    ) {
+        Ok(d) => {
+            eprintln!("{} done in {:.1}s", planned.unit, d.as_secs_f64());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("error: {} failed: {e}", planned.unit);
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! `repro status` (with `--explain UNIT`) and `repro dag`.
+
+use anyhow::Result;
+use repro::engine::slurm::in_flight;
+use repro::engine::{Reason, Status};
+use repro::project::Project;
+use repro::stages::builtin_fingerprint_inputs;
+use std::collections::BTreeSet;
+use std::process::ExitCode;
+
+pub fn status(project: &Project) -> Result<ExitCode> {
+    let plan = project.plan(&BTreeSet::new())?;
+    println!(
+        "{:<14} {:>6} {:>6} {:>8} {:>8}",
+        "stage", "fresh", "stale", "pending", "missing"
+    );
+    let mut explanations = Vec::new();
+    for stage in &plan.stage_order {
+        let (mut fresh, mut stale, mut pending, mut missing) = (0, 0, 0, 0);
+        for u in plan.units.iter().filter(|u| &u.unit.stage == stage) {
+            let why = match &u.status {
+                Status::Fresh => {
+                    fresh += 1;
+                    continue;
+                }
+                Status::Pending(inputs) => {
+                    pending += 1;
+                    let names: Vec<String> = inputs.iter().map(ToString::to_string).collect();
+                    format!("runs if {} changes its outputs", names.join(" or "))
+                }
+                Status::Run(reasons) => {
+                    let never = reasons
+                        .iter()
+                        .all(|r| matches!(r, Reason::NeverBuilt | Reason::EntryMissing));
+                    if never {
+                        missing += 1;
+                    } else {
+                        stale += 1;
+                    }
+                    let text: Vec<String> = reasons.iter().map(ToString::to_string).collect();
+                    text.join("; ")
+                }
+            };
+            explanations.push(format!("  {:<40} {why}", u.unit.to_string()));
+        }
+        println!("{stage:<14} {fresh:>6} {stale:>6} {pending:>8} {missing:>8}");
+    }
+    let queued = in_flight(&project.cache);
+    if !queued.is_empty() {
+        println!("\non the cluster:");
+        for (unit, job, state) in queued {
+            println!("  {unit:<40} job {job} {state}");
+        }
+    }
+    if !explanations.is_empty() {
+        println!("\nnot fresh:");
+        for e in explanations {
+            println!("{e}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Everything that makes one unit's key, and where each part comes from.
+pub fn explain(project: &Project, name: &str) -> Result<ExitCode> {
+    let plan = project.plan(&BTreeSet::new())?;
+    let Some(u) = plan.units.iter().find(|u| u.unit.to_string() == name) else {
+        anyhow::bail!(
+            "no unit `{name}` in this configuration (`repro run --dry-run` lists them as stage/id)"
+        );
+    };
+    let ing = &u.ingredients;
+    println!("unit      {}", u.unit);
+    println!(
+        "key       {}{}",
+        u.key,
+        if u.exact {
+            ""
+        } else {
+            "  (if rebuilt inputs write what they wrote last time)"
+        }
+    );
+    println!("status    {}", describe(&u.status));
+    println!("version   {}", ing.version);
+    println!("code      {}", ing.code);
+    let files = builtin_fingerprint_inputs(&u.unit.stage);
+    if files.is_empty() {
+        println!("          (a command stage: its command line and declared sources)");
+    }
+    for (file, digest) in files {
+        println!("            {:<44} {}", file, short(digest));
+    }
+    println!(
+        "params    {}",
+        serde_json::to_string_pretty(&ing.params)?.replace('\n', "\n          ")
+    );
+    println!("inputs    (content digest of each input's outputs)");
+    for (input, digest) in &ing.inputs {
+        println!("            {input:<44} {}", short(digest));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn short(digest: &str) -> &str {
+    if digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+        &digest[..16]
+    } else {
+        digest
+    }
+}
+
+fn describe(status: &Status) -> String {
+    match status {
+        Status::Fresh => "fresh".into(),
+        Status::Pending(inputs) => {
+            let names: Vec<String> = inputs.iter().map(ToString::to_string).collect();
+            format!("cached; runs if {} changes its outputs", names.join(" or "))
+        }
+        Status::Run(reasons) => {
+            let text: Vec<String> = reasons.iter().map(ToString::to_string).collect();
+            format!("runs: {}", text.join("; "))
+        }
+    }
+}
+
+pub fn dag(project: &Project, dot: bool) {
+    if dot {
+        println!("digraph repro {{\n  rankdir=LR;\n  node [shape=box];");
+        for s in &project.stages {
+            println!(
+                "  \"{}\" [tooltip=\"{}\"];",
+                s.meta.name,
+                s.meta.description.replace('"', "'")
+            );
+            for n in &s.meta.needs {
+                println!("  \"{n}\" -> \"{}\";", s.meta.name);
+            }
+        }
+        println!("}}");
+        return;
+    }
+    for s in &project.stages {
+        let needs = if s.meta.needs.is_empty() {
+            "(source)".to_string()
+        } else {
+            format!("<- {}", s.meta.needs.join(", "))
+        };
+        println!(
+            "{:<14} {:<28} v{}  {}",
+            s.meta.name, needs, s.meta.version, s.meta.description
+        );
+    }
+}

@@ -1,0 +1,172 @@
+//! The determinism audit: recompute cached units in a scratch cache and compare every
+//! output's SHA-256 with the one the entry's manifest recorded. A unit whose bytes differ
+//! cannot be trusted to be what its key says, and neither can early cutoff below it.
+//!
+//! The last audit's summary is kept in `cache/.audit/last.json`, for the report.
+
+use super::cache::{write_atomic, Cache, CacheError};
+use super::key::UnitRef;
+use super::manifest::rfc3339;
+use super::plan::{Plan, Status};
+use super::runner::{run_unit, Reporter, RunOptions};
+use super::stage::StageNode;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+const DIR: &str = ".audit";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "verdict", rename_all = "lowercase")]
+pub enum Verdict {
+    Identical,
+    /// The outputs whose bytes (or presence) differ from the manifest.
+    Differs {
+        files: Vec<String>,
+    },
+    /// The recomputation itself failed.
+    Failed {
+        error: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditedUnit {
+    pub unit: String,
+    pub key: String,
+    #[serde(flatten)]
+    pub verdict: Verdict,
+}
+
+/// What `cache/.audit/last.json` holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditSummary {
+    pub finished: String,
+    pub checked: usize,
+    pub identical: usize,
+    pub differing: Vec<String>,
+    pub failed: Vec<String>,
+}
+
+/// The cached units of `stages` to audit: every one, or at most `sample` per stage, picked
+/// by key order (keys are hashes, so this is an arbitrary but repeatable choice).
+pub fn select(plan: &Plan, stages: &BTreeSet<String>, sample: Option<usize>) -> Vec<usize> {
+    let mut by_stage: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, u) in plan.units.iter().enumerate() {
+        if stages.contains(&u.unit.stage) && u.status == Status::Fresh {
+            by_stage.entry(&u.unit.stage).or_default().push(i);
+        }
+    }
+    let mut out = Vec::new();
+    for (_, mut units) in by_stage {
+        units.sort_by(|&a, &b| plan.units[a].key.cmp(&plan.units[b].key));
+        units.truncate(sample.unwrap_or(usize::MAX));
+        out.extend(units);
+    }
+    out.sort_unstable();
+    out
+}
+
+/// Recomputes each unit of `units` (fresh units of `plan`) from its cached inputs into a
+/// scratch cache beside `cache`, compares, and records the summary.
+pub fn audit(
+    stages: &[StageNode],
+    plan: &Plan,
+    units: &[usize],
+    cache: &Cache,
+    options: &RunOptions,
+    reporter: &dyn Reporter,
+) -> Result<Vec<AuditedUnit>, CacheError> {
+    let scratch_root = cache
+        .root()
+        .join(DIR)
+        .join(format!("scratch-{}", std::process::id()));
+    let scratch = Cache::open(&scratch_root)?;
+    let mut results = Vec::new();
+    for &i in units {
+        let planned = &plan.units[i];
+        let node = stages
+            .iter()
+            .find(|s| s.meta.name == planned.unit.stage)
+            .expect("planned stage exists");
+        let inputs: BTreeMap<UnitRef, PathBuf> = planned
+            .deps
+            .iter()
+            .map(|&d| {
+                let u = &plan.units[d];
+                (u.unit.clone(), cache.entry_dir(&u.unit.stage, &u.key))
+            })
+            .collect();
+        let recorded = cache.read_manifest(&planned.unit.stage, &planned.key)?;
+        let p = reporter.unit_started(&planned.unit);
+        let verdict = match run_unit(
+            node,
+            &planned.spec,
+            &planned.ingredients,
+            &inputs,
+            &scratch,
+            options,
+            p.as_ref(),
+        ) {
+            Err(error) => Verdict::Failed { error },
+            Ok(_) => {
+                let redone = scratch.read_manifest(&planned.unit.stage, &planned.key)?;
+                let digests = |m: &super::manifest::Manifest| -> BTreeMap<String, String> {
+                    m.outputs
+                        .iter()
+                        .map(|o| (o.path.clone(), o.sha256.clone()))
+                        .collect()
+                };
+                let (a, b) = (digests(&recorded), digests(&redone));
+                let files: Vec<String> = a
+                    .keys()
+                    .chain(b.keys())
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .filter(|f| a.get(*f) != b.get(*f))
+                    .cloned()
+                    .collect();
+                if files.is_empty() {
+                    Verdict::Identical
+                } else {
+                    Verdict::Differs { files }
+                }
+            }
+        };
+        // Recomputations are evidence, not results: drop each once compared.
+        let _ = std::fs::remove_dir_all(scratch.root().join(&planned.unit.stage));
+        results.push(AuditedUnit {
+            unit: planned.unit.to_string(),
+            key: planned.key.clone(),
+            verdict,
+        });
+    }
+    let _ = std::fs::remove_dir_all(&scratch_root);
+    let summary = AuditSummary {
+        finished: rfc3339(std::time::SystemTime::now()),
+        checked: results.len(),
+        identical: results
+            .iter()
+            .filter(|r| r.verdict == Verdict::Identical)
+            .count(),
+        differing: units_with(&results, |v| matches!(v, Verdict::Differs { .. })),
+        failed: units_with(&results, |v| matches!(v, Verdict::Failed { .. })),
+    };
+    let text = serde_json::to_string_pretty(&summary).expect("serialisable");
+    write_atomic(&cache.root().join(DIR).join("last.json"), text.as_bytes())?;
+    Ok(results)
+}
+
+fn units_with(results: &[AuditedUnit], f: impl Fn(&Verdict) -> bool) -> Vec<String> {
+    results
+        .iter()
+        .filter(|r| f(&r.verdict))
+        .map(|r| r.unit.clone())
+        .collect()
+}
+
+/// The last audit's summary, if an audit has been run on this cache.
+pub fn last(cache: &Cache) -> Option<AuditSummary> {
+    let text = std::fs::read_to_string(cache.root().join(DIR).join("last.json")).ok()?;
+    serde_json::from_str(&text).ok()
+}

@@ -1,0 +1,142 @@
+//! Code fingerprints are derived from the code itself: on a copy of this repository's
+//! sources, editing a file changes the fingerprint of exactly the stages whose code uses it,
+//! directly or through other modules, and the build's own table agrees with a fresh scan.
+
+mod common;
+
+use common::repo_root;
+use repro::codegraph::stage_fingerprint;
+use repro::stages::{build_env, builtin_fingerprint, BUILTIN, LIBTORCH_BUILD};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+/// A scratch copy of what the build script reads.
+fn source_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for d in ["src", "stages", "assets"] {
+        copy_tree(&repo_root().join(d), &dir.path().join(d));
+    }
+    std::fs::copy(
+        repo_root().join("Cargo.lock"),
+        dir.path().join("Cargo.lock"),
+    )
+    .unwrap();
+    dir
+}
+
+fn fingerprints(root: &Path) -> BTreeMap<&'static str, String> {
+    BUILTIN
+        .iter()
+        .map(|&name| {
+            let decl = std::fs::read_to_string(root.join(format!("stages/{name}.toml"))).unwrap();
+            let sources: Vec<String> = toml::from_str::<toml::Table>(&decl)
+                .unwrap()
+                .get("sources")
+                .and_then(|s| s.as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let print =
+                stage_fingerprint(root, name, &sources, LIBTORCH_BUILD, &build_env).unwrap();
+            (name, print.digest)
+        })
+        .collect()
+}
+
+/// Appends a comment line to `file` and returns the stages whose fingerprint changed.
+fn changed_by_editing(file: &str) -> BTreeSet<&'static str> {
+    let copy = source_copy();
+    let before = fingerprints(copy.path());
+    let path = copy.path().join(file);
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str("\n// an edit\n");
+    std::fs::write(&path, text).unwrap();
+    let after = fingerprints(copy.path());
+    BUILTIN
+        .iter()
+        .copied()
+        .filter(|s| before[s] != after[s])
+        .collect()
+}
+
+#[test]
+fn the_built_table_matches_a_fresh_scan_of_the_sources() {
+    for (name, digest) in fingerprints(&repo_root()) {
+        assert_eq!(
+            builtin_fingerprint(name),
+            Some(digest.as_str()),
+            "stage {name}: rebuild (cargo build) if the sources changed since"
+        );
+    }
+}
+
+#[test]
+fn the_shuffle_generator_belongs_to_training_and_its_readers() {
+    // src/rng.rs is used by model/shuffle.rs, which the training loop uses; activations,
+    // figures and report read network parameters from the train stage's module, so they
+    // use it too. Analysis uses it in tests only, which cannot change what a stage writes.
+    assert_eq!(
+        changed_by_editing("src/rng.rs"),
+        BTreeSet::from(["train", "activations", "figures", "report"])
+    );
+}
+
+#[test]
+fn a_plotting_file_belongs_to_the_figures_and_the_report() {
+    // The report's claims read the figures' tables through the figures module.
+    assert_eq!(
+        changed_by_editing("src/plots/style.rs"),
+        BTreeSet::from(["figures", "report"])
+    );
+}
+
+#[test]
+fn the_engine_scheduler_and_test_files_are_in_no_fingerprint() {
+    assert_eq!(changed_by_editing("src/engine/runner.rs"), BTreeSet::new());
+    assert_eq!(
+        changed_by_editing("src/analysis/kde_tests.rs"),
+        BTreeSet::new()
+    );
+}
+
+#[test]
+fn a_new_use_brings_the_used_file_in() {
+    let copy = source_copy();
+    let data = copy.path().join("src/stages/data.rs");
+    let text = std::fs::read_to_string(&data).unwrap();
+    std::fs::write(
+        &data,
+        format!("{text}\n#[allow(unused_imports)]\nuse crate::rng::SplitMix64;\n"),
+    )
+    .unwrap();
+    let before = fingerprints(copy.path());
+    let rng = copy.path().join("src/rng.rs");
+    std::fs::write(&rng, std::fs::read_to_string(&rng).unwrap() + "\n// edit\n").unwrap();
+    let after = fingerprints(copy.path());
+    assert_ne!(before["data"], after["data"]);
+    assert_ne!(before["train"], after["train"]);
+    assert_eq!(before["analysis"], after["analysis"]);
+}
+
+#[test]
+fn cargo_lock_is_in_every_fingerprint() {
+    assert_eq!(
+        changed_by_editing("Cargo.lock"),
+        BUILTIN.iter().copied().collect::<BTreeSet<_>>()
+    );
+}
