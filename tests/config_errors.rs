@@ -141,3 +141,69 @@ fn a_missing_config_file_is_named() {
         .code(2)
         .stderr(contains("nope.toml"));
 }
+
+#[test]
+fn a_non_finite_number_is_an_error_not_the_default() {
+    // TOML's nan and inf would turn into JSON null, i.e. "unset", i.e. the default.
+    let e = rejected("[train]\nlr = nan\n");
+    assert!(
+        e.contains("pipeline.toml:5: key `train.lr`: must be a finite number"),
+        "{e}"
+    );
+    let e = rejected("[figures]\ntransition_perplexity = inf\n");
+    assert!(e.contains("key `figures.transition_perplexity`"), "{e}");
+    let e = rejected("[figures]\ntransition_perplexity = 1.0\n");
+    assert!(e.contains("must be above 1"), "{e}");
+}
+
+#[test]
+fn a_non_positive_learning_rate_is_named() {
+    let e = rejected(
+        "[train]\nlr = -0.1\n[[train.sweep]]\nname = \"d\"\ndatasets = [\"mnist\"]\ndepths = [1]\nwidths = [5]\n",
+    );
+    assert!(e.contains("key `train.sweep[0].lr`") && e.contains("positive"), "{e}");
+}
+
+#[test]
+fn sizes_beyond_the_dataset_are_named() {
+    let e = rejected("[data]\nval_size = 60000\n");
+    assert!(
+        e.contains("key `data.val_size`") && e.contains("60000 leaves no training images"),
+        "{e}"
+    );
+    let e = rejected(
+        "[data]\nval_size = 10000\n[train]\ntrain_subset = 50001\n[[train.sweep]]\nname = \"d\"\ndatasets = [\"mnist\"]\ndepths = [1]\nwidths = [5]\n",
+    );
+    assert!(
+        e.contains("key `train.sweep[0].train_subset`")
+            && e.contains("50001 is more than the 50000 training samples of `mnist`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_long_non_ascii_parameter_change_is_shown_whole_characters() {
+    // A parameter read by a command stage changes from one long non-ASCII text to another:
+    // the dry run names it, cut between characters, instead of panicking mid-character.
+    let p = TestProject::new("");
+    let stages = p.path().join("stages");
+    std::fs::create_dir_all(&stages).unwrap();
+    std::fs::write(
+        stages.join("note.toml"),
+        "name = \"note\"\ndescription = \"x\"\nversion = 1\nkind = \"command\"\nreads = [\"note\"]\ncommand = [\"sh\", \"-c\", \"echo hi > $REPRO_OUT/a\"]\noutputs = [\"a\"]\n",
+    )
+    .unwrap();
+    let text = |c: char| format!("[note]\ntext = \"{}\"\n", c.to_string().repeat(80));
+    p.write_config(&text('é'), &stages);
+    p.repro().args(["run"]).assert().success();
+    p.write_config(&text('ü'), &stages);
+    p.repro()
+        .args(["run", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(contains(format!(
+            "parameter tables.note.text changed: \"{}... -> \"{}...",
+            "é".repeat(56),
+            "ü".repeat(56)
+        )));
+}

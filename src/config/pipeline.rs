@@ -72,6 +72,7 @@ impl PipelineConfig {
             message: e.to_string(),
         })?;
         let source = TomlSource::new(text);
+        let non_finite = first_non_finite("", &toml::Value::Table(raw.clone()));
         let mut config = PipelineConfig {
             file: file.to_path_buf(),
             profile: None,
@@ -84,6 +85,10 @@ impl PipelineConfig {
             raw,
             source,
         };
+        // JSON has no NaN or infinity: they would silently become `null` (the default).
+        if let Some(path) = non_finite {
+            return Err(config.invalid(&path, "must be a finite number".into()));
+        }
         let project_value = config
             .raw
             .get("project")
@@ -219,6 +224,26 @@ impl PipelineConfig {
             },
             message,
         }
+    }
+}
+
+/// The dotted path of the first NaN or infinite number in `value`, if any.
+fn first_non_finite(path: &str, value: &toml::Value) -> Option<String> {
+    let join = |k: &str| {
+        if path.is_empty() {
+            k.to_string()
+        } else {
+            format!("{path}.{k}")
+        }
+    };
+    match value {
+        toml::Value::Float(f) if !f.is_finite() => Some(path.to_string()),
+        toml::Value::Table(t) => t.iter().find_map(|(k, v)| first_non_finite(&join(k), v)),
+        toml::Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| first_non_finite(&format!("{path}[{i}]"), v)),
+        _ => None,
     }
 }
 

@@ -80,6 +80,12 @@ fn pinned(role: Role, sha256: &str, bytes: u64) -> FileSpec {
 }
 
 /// MNIST and Fashion-MNIST with their canonical URLs and payload digests.
+/// Images in the official training set of a built-in dataset (both have 60,000), known
+/// before anything is downloaded so that sizes can be checked against it.
+pub fn builtin_train_images(name: &str) -> Option<usize> {
+    builtin(name).map(|_| 60_000)
+}
+
 pub fn builtin(name: &str) -> Option<DatasetSpec> {
     use Role::*;
     match name {

@@ -189,6 +189,19 @@ impl StageImpl for DataStage {
         if data.val_size == 0 {
             return Err(ConfigIssue::new("data.val_size", "must be at least 1"));
         }
+        for name in &data.datasets {
+            if let Some(n) = crate::data::datasets::builtin_train_images(name) {
+                if data.val_size >= n {
+                    return Err(ConfigIssue::new(
+                        "data.val_size",
+                        format!(
+                            "{} leaves no training images: `{name}` has {n} official training images",
+                            data.val_size
+                        ),
+                    ));
+                }
+            }
+        }
         if data.attempts == 0 || data.timeout_s == 0 {
             let key = if data.attempts == 0 {
                 "data.attempts"

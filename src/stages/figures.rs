@@ -182,6 +182,13 @@ impl StageImpl for FiguresStage {
                 "must be in [0, 0.5)",
             ));
         }
+        // A perplexity is at least 1; a threshold at or below it can never be crossed.
+        if t.transition_perplexity <= 1.0 {
+            return Err(ConfigIssue::new(
+                "figures.transition_perplexity",
+                "must be above 1 (the lowest possible perplexity)",
+            ));
+        }
         let nets: BTreeMap<&str, NetworkParams> = upstream
             .get("train")
             .into_iter()

@@ -259,11 +259,18 @@ pub fn expand_networks(
                     ),
                 ));
             };
-            let train_samples = k.train_subset.filter(|&s| s > 0).or_else(|| {
-                datasets::builtin(dataset).map(|_| {
-                    60_000 - data_unit.params["val_size"].as_u64().unwrap_or(10_000) as usize
-                })
+            let available = datasets::builtin_train_images(dataset).map(|n| {
+                n.saturating_sub(data_unit.params["val_size"].as_u64().unwrap_or(10_000) as usize)
             });
+            if let (Some(want), Some(n)) = (k.train_subset.filter(|&s| s > 0), available) {
+                if want > n {
+                    return Err(ConfigIssue::new(
+                        format!("{at}.train_subset"),
+                        format!("{want} is more than the {n} training samples of `{dataset}`"),
+                    ));
+                }
+            }
+            let train_samples = k.train_subset.filter(|&s| s > 0).or(available);
             if let Some(n) = train_samples {
                 let steps = n.div_ceil(k.batch_size.unwrap());
                 if let Some(&s) = snap_steps.iter().find(|&&s| s > steps) {
