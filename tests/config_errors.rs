@@ -161,7 +161,10 @@ fn a_non_positive_learning_rate_is_named() {
     let e = rejected(
         "[train]\nlr = -0.1\n[[train.sweep]]\nname = \"d\"\ndatasets = [\"mnist\"]\ndepths = [1]\nwidths = [5]\n",
     );
-    assert!(e.contains("key `train.sweep[0].lr`") && e.contains("positive"), "{e}");
+    assert!(
+        e.contains("key `train.sweep[0].lr`") && e.contains("positive"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -1,0 +1,240 @@
+//! The cache's promise: a unit's key decides its bytes. Early cutoff when a rebuilt unit
+//! writes the same bytes, reruns when it does not, the determinism audit that tells the
+//! two apart, `--force` through worker processes, and `gc` interrupted midway.
+
+mod common;
+
+use common::*;
+use predicates::prelude::*;
+use predicates::str::contains;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+fn command_stage(dir: &Path, name: &str, needs: &[&str], command: &str, outputs: &[&str]) {
+    let list = |v: &[&str]| {
+        v.iter()
+            .map(|s| format!("{s:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    std::fs::write(
+        dir.join(format!("{name}.toml")),
+        format!(
+            "name = {name:?}\ndescription = \"test stage\"\nversion = 1\nkind = \"command\"\n\
+             needs = [{}]\nreads = [{name:?}]\ncommand = [\"sh\", \"-c\", {command:?}]\noutputs = [{}]\n",
+            list(needs),
+            list(outputs)
+        ),
+    )
+    .unwrap();
+}
+
+/// A project with the tiny dataset, a deterministic chain `data -> count -> double` and a
+/// non-deterministic chain `noisy -> after`.
+fn project() -> TestProject {
+    let data = TinyDataset::new(10, 4);
+    let p = TestProject::new("");
+    let stages = p.path().join("stages");
+    std::fs::create_dir_all(&stages).unwrap();
+    std::fs::copy(
+        repo_root().join("stages/data.toml"),
+        stages.join("data.toml"),
+    )
+    .unwrap();
+    command_stage(
+        &stages,
+        "count",
+        &["data"],
+        "wc -c < \"$(echo \"$REPRO_INPUTS\" | sed 's/.*\"data\\/tiny\": *\"\\([^\"]*\\)\".*/\\1/')/dataset.json\" > \"$REPRO_OUT/count.txt\"",
+        &["count.txt"],
+    );
+    command_stage(
+        &stages,
+        "double",
+        &["count"],
+        "echo \"$REPRO_INPUTS\" > \"$REPRO_OUT/seen.txt\"; date +%s%N > \"$REPRO_OUT/when.txt\"",
+        &["seen.txt"],
+    );
+    command_stage(
+        &stages,
+        "noisy",
+        &[],
+        "head -c 16 /dev/urandom | od -An -tx1 > \"$REPRO_OUT/noise.txt\"",
+        &["noise.txt"],
+    );
+    command_stage(
+        &stages,
+        "after",
+        &["noisy"],
+        "date +%s%N > \"$REPRO_OUT/when.txt\"",
+        &["when.txt"],
+    );
+    data.write_mirror(&p.path().join("mirror"));
+    let tables = data.toml("http://127.0.0.1:9/", 2).replacen(
+        "[data]\n",
+        "[data]\nmirrors = [\"mirror\"]\n",
+        1,
+    );
+    p.write_config(&tables, &stages);
+    p
+}
+
+fn only_entry(p: &TestProject, stage: &str) -> PathBuf {
+    let e = p.entries(stage);
+    assert_eq!(e.len(), 1, "one entry of {stage}: {e:?}");
+    e.into_iter().next().unwrap()
+}
+
+fn manifest(entry: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(entry.join("manifest.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn a_forced_deterministic_unit_leaves_its_dependants_reused_by_early_cutoff() {
+    let p = project();
+    p.repro().args(["run", "double"]).assert().success();
+    let double_before = manifest(&only_entry(&p, "double"));
+    p.repro()
+        .args(["run", "double", "--force", "data", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(contains("would run 1 unit(s)").and(contains("data/tiny")))
+        .stdout(contains("count/all").and(contains("runs if `data/tiny` changes its outputs")));
+    p.repro()
+        .args(["run", "double", "--force", "data"])
+        .assert()
+        .success()
+        .stderr(contains(
+            "1 unit(s) run, 0 reused, 2 reused by early cutoff (rebuilt inputs wrote the same bytes)",
+        ));
+    // The data entry was rewritten (by this run), its dependants were not touched.
+    let data_after = manifest(&only_entry(&p, "data"));
+    let double_after = manifest(&only_entry(&p, "double"));
+    assert_eq!(double_before["run_id"], double_after["run_id"]);
+    assert_ne!(data_after["run_id"], double_before["run_id"]);
+}
+
+#[test]
+fn a_non_deterministic_unit_reruns_its_dependants_and_the_audit_names_it() {
+    let p = project();
+    p.repro().args(["run", "after"]).assert().success();
+    let after_before = only_entry(&p, "after");
+    p.repro()
+        .args(["run", "after", "--force", "noisy"])
+        .assert()
+        .success()
+        .stderr(contains("2 unit(s) run"));
+    let after_now = p.entries("after");
+    assert_eq!(
+        after_now.len(),
+        2,
+        "a second `after` entry, for the new noise"
+    );
+    assert!(after_now.contains(&after_before));
+
+    p.repro().args(["run", "count"]).assert().success();
+    p.repro()
+        .args(["audit", "noisy", "count", "data"])
+        .assert()
+        .code(1)
+        .stdout(contains("DIFFERS    noisy/all: noise.txt"))
+        .stdout(contains("identical  data/tiny"))
+        .stdout(contains("identical  count/all"))
+        .stdout(contains(
+            "audited 3 cached unit(s): 2 identical, 1 differing or failed",
+        ));
+    let last: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.cache().join(".audit/last.json")).unwrap())
+            .unwrap();
+    assert_eq!(last["checked"], 3);
+    assert_eq!(last["identical"], 2);
+    assert_eq!(last["differing"], serde_json::json!(["noisy/all"]));
+    // The audit leaves no scratch entries and changes nothing in the cache.
+    assert!(std::fs::read_dir(p.cache().join(".audit"))
+        .unwrap()
+        .flatten()
+        .all(|e| e.file_name() == "last.json"));
+    assert_eq!(p.entries("noisy").len(), 1);
+}
+
+#[test]
+fn force_reaches_worker_processes() {
+    let p = project();
+    p.repro().args(["run", "count"]).assert().success();
+    let before = manifest(&only_entry(&p, "count"));
+    p.repro()
+        .args(["run", "count", "--force", "count", "--jobs", "2"])
+        .assert()
+        .success()
+        .stderr(contains("1 unit(s) run, 1 reused"));
+    let after = manifest(&only_entry(&p, "count"));
+    assert_ne!(before["run_id"], after["run_id"], "the entry was rebuilt");
+    assert_eq!(before["key"], after["key"]);
+    // A task refuses a key other than the one the driver expects.
+    p.repro()
+        .args([
+            "run-unit",
+            "count",
+            "all",
+            "--expect-key",
+            "0123456789abcdef",
+            "--force",
+        ])
+        .assert()
+        .failure()
+        .stderr(contains("the run expects 0123456789ab"));
+}
+
+#[test]
+fn gc_killed_midway_leaves_no_entry_that_reads_as_fresh_without_its_outputs() {
+    let p = project();
+    let stages = p.path().join("stages");
+    // One unit with many files, so that deleting it takes a while.
+    command_stage(
+        &stages,
+        "many",
+        &[],
+        "mkdir \"$REPRO_OUT/f\"; i=0; while [ $i -lt 3000 ]; do echo $i > \"$REPRO_OUT/f/$i\"; i=$((i+1)); done; echo $REPRO_PARAMS > \"$REPRO_OUT/done\"",
+        &["done"],
+    );
+    let config = std::fs::read_to_string(p.path().join("pipeline.toml")).unwrap();
+    for round in 0..3 {
+        std::fs::write(
+            p.path().join("pipeline.toml"),
+            format!("{config}\n[many]\nround = {round}\n"),
+        )
+        .unwrap();
+        p.repro().args(["run", "many"]).assert().success();
+    }
+    assert_eq!(p.entries("many").len(), 3);
+    let mut gc = std::process::Command::new(assert_cmd::cargo::cargo_bin("repro"))
+        .current_dir(p.path())
+        .arg("gc")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(gc.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("deleted many/all"), "{first}");
+    gc.kill().unwrap();
+    gc.wait().unwrap();
+    // Every entry still in the cache is whole; the round-2 one is still fresh.
+    p.repro()
+        .arg("verify")
+        .assert()
+        .success()
+        .stdout(contains("0 problem(s)"));
+    p.repro()
+        .args(["run", "many", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(contains("would run 0 unit(s)"));
+    // The next run empties what the killed gc left in the trash.
+    p.repro().args(["run", "many"]).assert().success();
+    let trash = p.cache().join(".trash");
+    assert!(!trash.exists() || std::fs::read_dir(&trash).unwrap().next().is_none());
+}
