@@ -6,11 +6,27 @@ set -euo pipefail
 dir="${REPRO_SLURM_DIR:-/tmp/repro-slurm}"
 host="$(hostname -s)"
 
+# Stops only the daemons this script started, by the pid files it gave them (a pid is
+# trusted only while /proc says it still runs the expected program), never other daemons
+# of the same name on the machine.
+stop_one() {
+  local name=$1 pidfile=$2 pid
+  [ -f "$pidfile" ] || return 0
+  pid=$(cat "$pidfile" 2>/dev/null || true)
+  if [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$name" ]; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+      [ -d "/proc/$pid" ] || break
+      sleep 0.1
+    done
+  fi
+  rm -f "$pidfile"
+}
+
 stop() {
-  pkill -x slurmctld 2>/dev/null || true
-  pkill -x slurmd 2>/dev/null || true
-  pkill -x munged 2>/dev/null || true
-  sleep 0.5
+  stop_one slurmd "$dir/slurmd.pid"
+  stop_one slurmctld "$dir/slurmctld.pid"
+  stop_one munged "$dir/munge/munged.pid"
 }
 
 start() {
@@ -20,7 +36,9 @@ start() {
   [ -f /etc/munge/munge.key ] || { dd if=/dev/urandom of=/etc/munge/munge.key bs=1024 count=1 status=none; }
   chown munge:munge /etc/munge/munge.key && chmod 400 /etc/munge/munge.key
   install -d -o munge -g munge /run/munge /var/log/munge /var/lib/munge
-  setpriv --reuid=munge --regid=munge --init-groups munged >/dev/null 2>&1
+  # munged writes its pid file as the munge user: give it a folder it may write.
+  install -d -o munge -g munge "$dir/munge"
+  setpriv --reuid=munge --regid=munge --init-groups munged --pid-file="$dir/munge/munged.pid" >/dev/null 2>&1
   local mem=$(( $(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo) - 2048 ))
   mkdir -p /etc/slurm
   cat > /etc/slurm/slurm.conf <<CONF
