@@ -128,6 +128,27 @@ fn the_real_pipeline_on_a_slice_of_mnist() {
     assert!(std::fs::read_to_string(out.join("report.md"))
         .unwrap()
         .ends_with("Edited.\n"));
+    assert!(std::fs::read_to_string(out.join("report.md"))
+        .unwrap()
+        .contains("Determinism audit: none run on this cache yet"));
+
+    // The real stages are deterministic: an audit of one unit of each recomputes the same
+    // bytes, and the report (only the report) shows it.
+    p.repro()
+        .args(["audit", "data", "train", "activations", "analysis", "--sample", "1"])
+        .arg("--data-mirror")
+        .arg(shared_datasets())
+        .assert()
+        .success()
+        .stdout(contains("audited 4 cached unit(s): 4 identical, 0 differing or failed"));
+    p.repro()
+        .args(["run", "all"])
+        .assert()
+        .success()
+        .stderr(contains("1 unit(s) run"));
+    assert!(std::fs::read_to_string(out.join("report.md"))
+        .unwrap()
+        .contains("recomputed 4 cached unit(s): 4 byte-identical."));
 
     browser_check(&out.join("report.html"));
 }

@@ -28,7 +28,7 @@ pub struct ReportStage {
 impl StageImpl for ReportStage {
     fn units(
         &self,
-        _tables: &Value,
+        tables: &Value,
         upstream: &BTreeMap<String, Vec<UnitSpec>>,
     ) -> Result<Vec<UnitSpec>, ConfigIssue> {
         // The templates and the configuration text are inputs of the report: editing a
@@ -60,6 +60,9 @@ impl StageImpl for ReportStage {
                 "profile": self.profile,
                 "tool": env!("CARGO_PKG_VERSION"),
                 "commit": env!("REPRO_GIT_COMMIT"),
+                // The last determinism audit, shown in the provenance: a new audit
+                // re-renders the report.
+                "audit": tables.get("audit").cloned().unwrap_or(Value::Null),
             }),
             inputs,
             settings: Value::Null,
@@ -151,6 +154,7 @@ impl StageImpl for ReportStage {
             "config_file": self.config_file.display().to_string(),
             "config": std::fs::read_to_string(&self.config_file).unwrap_or_default(),
             "report_key": job.key,
+            "audit": job.unit.params["audit"],
         });
         let mut tera = tera::Tera::new();
         for (name, file) in [("report.html", TEMPLATES[0]), ("report.md", TEMPLATES[1])] {
