@@ -2,14 +2,10 @@
 //! systems (see [`crate::analysis::classifiers`] for the definitions).
 
 use crate::analysis::bandwidth::silverman_from_sorted;
-use crate::analysis::classifiers::{log_posteriors, LN_POSTERIOR_FLOOR};
 use crate::analysis::kde::Kde;
 use crate::analysis::mathx::{exp_neg, ln_normal, sort_f32_to_f64};
+use crate::analysis::posterior::{log_posteriors, LN_POSTERIOR_FLOOR, LSE_CUTOFF};
 use crate::analysis::posterior_table::PosteriorTable;
-
-/// Terms this far (nats) below the largest are left out of a log-sum-exp;
-/// e^-40 = 4e-18 is below half an ulp of the sum, which is at least 1.
-pub(crate) const LSE_CUTOFF: f64 = 40.0;
 
 /// A class whose log joint value is provably this far (nats) below the best
 /// class's is given posterior 0 without evaluating its KDE exactly. Its true
