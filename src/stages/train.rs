@@ -11,6 +11,7 @@ use crate::model::train::EpochLog;
 use crate::model::{
     device_name, train, Activation, Arch, Loss, Mlp, Optimizer, TrainData, TrainSettings,
 };
+use crate::results::NetKey;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -99,6 +100,17 @@ impl NetworkParams {
             json_name(&self.loss),
             self.seed
         )
+    }
+
+    /// The network as the analysis tables name it (without its seed).
+    pub fn net_key(&self) -> NetKey {
+        NetKey {
+            dataset: self.dataset.clone(),
+            depth: self.depth,
+            width: self.width,
+            activation: self.activation,
+            loss: self.loss,
+        }
     }
 
     /// The parameters that make two networks the same training run (snapshots aside).
