@@ -31,12 +31,14 @@ mod fft;
 pub mod fractions;
 pub mod histogram;
 pub mod kde;
+mod kde_grid;
 mod mathx;
 pub mod network;
 mod node_model;
 pub mod patterns;
 pub mod posterior;
 mod posterior_table;
+mod table_plan;
 
 pub use bandwidth::{silverman_bandwidth, MIN_BANDWIDTH};
 pub use classifiers::{Evaluation, LayerClassifiers, System, SystemEvaluation};

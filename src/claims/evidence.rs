@@ -64,26 +64,22 @@ impl<'a> Evidence<'a> {
         }
     }
 
-    /// One metric of the best snapshot over all classes, mean over seeds.
-    pub(super) fn value(
-        &self,
-        net: &NetKey,
-        layer: usize,
-        system: &str,
-        split: &str,
-        metric: &str,
-    ) -> Option<f64> {
-        seed_mean(&self.best, net, layer, system, split, metric)
-    }
-
-    /// Mean test perplexity of a hidden layer.
+    /// Mean test perplexity of a hidden layer (best snapshot, mean over seeds).
     pub(super) fn perplexity(&self, net: &NetKey, layer: usize) -> Option<f64> {
-        self.value(net, layer, "patterns", "test", "mean_perplexity")
+        seed_mean(
+            &self.best,
+            net,
+            layer,
+            "patterns",
+            "test",
+            "mean_perplexity",
+        )
     }
 
-    /// Test accuracy of a system in a layer (the network's own: layer depth + 1).
+    /// Test accuracy of a system in a layer (the network's own: layer depth + 1; best
+    /// snapshot, mean over seeds).
     pub(super) fn accuracy(&self, net: &NetKey, layer: usize, system: &str) -> Option<f64> {
-        self.value(net, layer, system, "test", "accuracy")
+        seed_mean(&self.best, net, layer, system, "test", "accuracy")
     }
 
     /// The network's own test error.

@@ -134,6 +134,11 @@ impl Sweep {
         self.axis.of(net)
     }
 
+    /// "width 100", "depth 10": what the sweep holds fixed.
+    pub fn held(&self) -> String {
+        format!("{} {}", self.axis.other().name(), self.fixed)
+    }
+
     /// "depth 4", "width 100": the network as a line of the sweep.
     pub fn label(&self, net: &NetKey) -> String {
         format!("{} {}", self.axis.name(), self.x(net))
@@ -236,6 +241,7 @@ mod tests {
         let net = NetKey::new("mnist", 4, 60);
         assert!(Sweep::over_width(4).holds(&net) && !Sweep::over_depth(100).holds(&net));
         assert_eq!(Sweep::over_width(4).label(&net), "width 60");
+        assert_eq!(Sweep::over_width(4).held(), "depth 4");
         let mut labels = vec!["best", "epoch-2", "step-10", "init", "epoch-1", "step-1"];
         labels.sort_by_key(|s| snapshot_order(s));
         assert_eq!(

@@ -1,7 +1,7 @@
 //! Fig. 2: test error against depth and against width.
 
 use super::figure::{
-    on_sweeps, series, sweep_panels, sweep_params, sweeps, Built, Def, Inputs, Text,
+    both_sweeps, on_sweeps, series, sweep_panels, sweep_params, Built, Def, Inputs, Text,
 };
 use crate::engine::stage::UnitError;
 use crate::plots::Mark;
@@ -13,15 +13,14 @@ pub(super) const DEF: Def = Def {
     reads: on_sweeps,
     build,
     text: |select| {
-        let (by_depth, by_width) = sweeps(select);
         Text {
-            title: "Fig. 2: test error against depth and width",
-            caption: format!(
-                "Test error of the best snapshot against the number of hidden layers (width {}) and against the width (depth {}), per dataset; mean over seeds, band from min to max.",
-                by_depth.fixed, by_width.fixed
-            ),
-            claim: "Test error improves with depth and width and then saturates.",
-        }
+        title: "Fig. 2: test error against depth and width",
+        caption: format!(
+            "Test error of the best snapshot over {}, per dataset; mean over seeds, band from min to max.",
+            both_sweeps(select)
+        ),
+        claim: "Test error improves with depth and width and then saturates.",
+    }
     },
 };
 

@@ -1,6 +1,8 @@
 //! Fig. 3: mean test perplexity per layer, one line per network of each sweep.
 
-use super::figure::{on_sweeps, series, sweep_params, sweeps, Built, Def, Inputs, Text};
+use super::figure::{
+    both_sweeps, on_sweeps, series, sweep_params, sweeps, Built, Def, Inputs, Text,
+};
 use crate::engine::stage::UnitError;
 use crate::plots::{Mark, Panel, Series};
 use crate::results::derived::{mean_perplexity, nets_of};
@@ -12,15 +14,14 @@ pub(super) const DEF: Def = Def {
     reads: on_sweeps,
     build,
     text: |select| {
-        let (by_depth, by_width) = sweeps(select);
         Text {
-            title: "Fig. 3: layer perplexity",
-            caption: format!(
-                "Mean test perplexity per layer (log scale), one line per network: the depth sweep (width {}) and the width sweep (depth {}), per dataset.",
-                by_depth.fixed, by_width.fixed
-            ),
-            claim: "Perplexity is close to the class size in the first layers of wide networks, falls sharply over a few layers, and is close to 1 in the last layers.",
-        }
+        title: "Fig. 3: layer perplexity",
+        caption: format!(
+            "Mean test perplexity per layer (log scale), one line per network of {}, per dataset.",
+            both_sweeps(select)
+        ),
+        claim: "Perplexity is close to the class size in the first layers of wide networks, falls sharply over a few layers, and is close to 1 in the last layers.",
+    }
     },
 };
 

@@ -71,12 +71,19 @@ pub(super) fn sweep_panels(
         (by_width, titles[1], "nodes per layer"),
     ]
     .map(|(sweep, title, x_label)| {
-        let fixed = format!("{} {}", sweep.axis.other().name(), sweep.fixed);
-        (
-            sweep,
-            Panel::new(format!("{title} ({fixed})"), x_label, y_label).with_integer_x(),
-        )
+        let panel = Panel::new(format!("{title} ({})", sweep.held()), x_label, y_label);
+        (sweep, panel.with_integer_x())
     })
+}
+
+/// Captions' name for the two sweeps `select` names.
+pub(super) fn both_sweeps(select: &Value) -> String {
+    let (by_depth, by_width) = sweeps(select);
+    format!(
+        "the depth sweep ({}) and the width sweep ({})",
+        by_depth.held(),
+        by_width.held()
+    )
 }
 
 /// The network `select` names, if it names one.

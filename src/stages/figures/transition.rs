@@ -1,7 +1,7 @@
 //! Beyond the paper: per network, the first layer whose perplexity falls below a
 //! threshold, over the depth sweep and over the width sweep.
 
-use super::figure::{on_sweeps, sweep_panels, sweep_params, sweeps, Built, Def, Inputs, Text};
+use super::figure::{both_sweeps, on_sweeps, sweep_panels, sweep_params, Built, Def, Inputs, Text};
 use crate::engine::stage::UnitError;
 use crate::plots::{Mark, Series};
 use crate::results::derived::nets_of;
@@ -14,17 +14,15 @@ pub(super) const DEF: Def = Def {
     reads: on_sweeps,
     build,
     text: |select| {
-        let (by_depth, by_width) = sweeps(select);
         Text {
-            title: "Perplexity transition (beyond the paper)",
-            caption: format!(
-                "Per network, the first hidden layer whose mean test perplexity is below {}: over the depth sweep (width {}) and over the width sweep (depth {}).",
-                threshold(select),
-                by_depth.fixed,
-                by_width.fixed
-            ),
-            claim: "Not in the paper: where the sharp transition happens, as a function of depth and width.",
-        }
+        title: "Perplexity transition (beyond the paper)",
+        caption: format!(
+            "Per network of {}, the first hidden layer whose mean test perplexity is below {}.",
+            both_sweeps(select),
+            threshold(select)
+        ),
+        claim: "Not in the paper: where the sharp transition happens, as a function of depth and width.",
+    }
     },
 };
 
