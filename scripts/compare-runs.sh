@@ -11,6 +11,12 @@ if [ $# -ne 2 ]; then
     exit 2
 fi
 a=$1 b=$2
+for d in "$a" "$b"; do
+    if [ ! -f "$d/report.md" ] || [ ! -d "$d/figures" ]; then
+        echo "$d: not a report folder (no report.md and figures/)" >&2
+        exit 2
+    fi
+done
 status=0
 
 csvs_a=$(cd "$a/figures" && ls -- *.csv | sort)
