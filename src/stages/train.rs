@@ -505,25 +505,8 @@ mod tests {
         };
         let v = serde_json::to_value(&net).unwrap();
         let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(
-            keys,
-            [
-                "activation",
-                "batch_size",
-                "dataset",
-                "depth",
-                "loss",
-                "lr",
-                "max_epochs",
-                "optimizer",
-                "patience",
-                "seed",
-                "snapshot_epochs",
-                "snapshot_steps",
-                "train_subset",
-                "width"
-            ]
-        );
+        let flat = "activation batch_size dataset depth loss lr max_epochs optimizer patience seed snapshot_epochs snapshot_steps train_subset width";
+        assert_eq!(keys.join(" "), flat);
         assert_eq!(serde_json::from_value::<NetworkParams>(v).unwrap(), net);
         let identity = net.identity();
         assert!(identity.get("snapshot_epochs").is_none() && identity.get("seed").is_some());

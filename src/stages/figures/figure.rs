@@ -4,6 +4,7 @@
 
 use super::config::FiguresTable;
 use crate::engine::stage::UnitError;
+use crate::model::Loss;
 use crate::plots::heatmap::HeatMap;
 use crate::plots::{Figure, Mark, Panel, Series};
 use crate::results::{aggregate, AnalysisUnit, MetricRow, NetKey, Sweep};
@@ -110,11 +111,11 @@ pub(super) fn network_name(select: &Value) -> String {
     if n.is_paper_default() {
         name
     } else {
-        format!(
-            "{name}, {} activations, {} loss",
-            n.activation.name(),
-            n.loss.name()
-        )
+        let loss = match n.loss {
+            Loss::Mse => "mean squared error",
+            Loss::Ce => "softmax cross-entropy",
+        };
+        format!("{name}, {} activations, {loss}", n.activation.name())
     }
 }
 
