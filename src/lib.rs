@@ -3,6 +3,9 @@
 //!
 //! Layers: [`engine`] (generic: keys, cache, plan, run), [`config`] (pipeline.toml and
 //! stage declarations), [`stages`] (what each stage does), [`data`] and [`formats`].
+//! Below the stages: [`analysis`] (pure kernels), [`results`] (what the analysis tables
+//! mean to their readers), [`claims`] (the paper's findings, checked on those tables) and
+//! [`plots`].
 
 pub mod analysis;
 pub mod claims;
@@ -14,5 +17,6 @@ pub mod formats;
 pub mod model;
 pub mod plots;
 pub mod project;
+pub mod results;
 pub mod rng;
 pub mod stages;

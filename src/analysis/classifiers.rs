@@ -59,11 +59,8 @@ use rayon::prelude::*;
 
 use crate::analysis::error::{check_labels, check_matrix, class_counts, KernelError, Result};
 use crate::analysis::kde::Kde;
-use crate::analysis::mathx::{exp_neg, ln_pos};
-use crate::analysis::node_model::{ChunkScratch, EvalScratch, NodeModel, LSE_CUTOFF};
-
-/// ln 1e-10: the floor of a node's log posterior in the layer score.
-pub const LN_POSTERIOR_FLOOR: f64 = -23.025_850_929_940_457;
+use crate::analysis::node_model::{ChunkScratch, EvalScratch, NodeModel};
+use crate::analysis::posterior::LN_POSTERIOR_FLOOR;
 
 /// Samples evaluated together: their values of all nodes stay in cache
 /// while the node loop runs, and the chunks are the units of parallel work.
@@ -83,38 +80,6 @@ pub enum System {
 impl System {
     /// All systems in array order.
     pub const ALL: [System; 3] = [System::Discrete, System::Continuous, System::Combined];
-}
-
-/// Floored node log posteriors from per-class log joint values
-/// a_c = ln L(z | c) + ln pi_c: out_c = max(a_c - logsumexp(a), ln 1e-10).
-///
-/// Entries of -inf (a class with prior 0) get the floor. Terms more than 40
-/// nats below the largest are left out of the log-sum-exp (they cannot change
-/// it in double precision). Everything stays in log space, so a posterior
-/// that underflows to 0 in linear space still gets exactly the floor.
-pub fn floored_log_posteriors(log_joint: &[f64], out: &mut [f64]) {
-    log_posteriors(log_joint, out, LN_POSTERIOR_FLOOR);
-}
-
-/// out_c = max(a_c - logsumexp(a), lower); see [`floored_log_posteriors`].
-pub(crate) fn log_posteriors(log_joint: &[f64], out: &mut [f64], lower: f64) {
-    let max = log_joint.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if max == f64::NEG_INFINITY {
-        out.fill(lower);
-        return;
-    }
-    // The terms go through `out` first: a branch-free loop of independent
-    // exponentials vectorises and pipelines, where summing as they come
-    // would chain every exponential's latency. exp_neg(-inf) is 0.
-    for (o, &a) in out.iter_mut().zip(log_joint) {
-        let d = a - max;
-        *o = if d >= -LSE_CUTOFF { exp_neg(d) } else { 0.0 };
-    }
-    let sum: f64 = out.iter().sum();
-    let lse = max + ln_pos(sum);
-    for (o, &a) in out.iter_mut().zip(log_joint) {
-        *o = (a - lse).max(lower);
-    }
 }
 
 /// Index of the largest score; ties go to the lowest index.

@@ -6,20 +6,6 @@ use crate::analysis::kde::log_density_exact;
 use crate::rng::SplitMix64;
 
 #[test]
-fn posteriors_are_floored_in_log_space() {
-    let mut out = [0.0; 3];
-    floored_log_posteriors(&[0.0, -1000.0, f64::NEG_INFINITY], &mut out);
-    assert_eq!(out, [0.0, LN_POSTERIOR_FLOOR, LN_POSTERIOR_FLOOR]);
-    let half = 0.5f64.ln();
-    floored_log_posteriors(&[half - 7.0, half - 7.0, f64::NEG_INFINITY], &mut out);
-    assert!((out[0] - half).abs() < 1e-15 && (out[1] - half).abs() < 1e-15);
-    // Just above and below the floor (posterior 1e-10 relative to ~1).
-    floored_log_posteriors(&[0.0, -23.0, -23.1], &mut out);
-    assert!(out[1] > LN_POSTERIOR_FLOOR && out[2] == LN_POSTERIOR_FLOOR);
-    assert!((LN_POSTERIOR_FLOOR - 1e-10f64.ln()).abs() < 1e-14);
-}
-
-#[test]
 fn ties_go_to_the_lowest_class() {
     assert_eq!(argmax_lowest(&[1.0, 3.0, 3.0, 2.0]), 1);
     assert_eq!(argmax_lowest(&[-5.0, -5.0]), 0);

@@ -13,6 +13,7 @@
 //! - [`bandwidth`]: Silverman's bandwidth exactly as the spec defines it.
 //! - [`kde`]: Gaussian KDE log-density, a fast grid/FFT method with exact
 //!   log-space fallback, and the direct-sum reference.
+//! - [`posterior`]: floored node log posteriors from log joint values.
 //! - [`classifiers`]: the discrete, continuous and combined node classifiers
 //!   and their layer accuracies.
 //! - [`histogram`]: per-class histograms of a node on shared bins.
@@ -30,11 +31,14 @@ mod fft;
 pub mod fractions;
 pub mod histogram;
 pub mod kde;
+mod kde_grid;
 mod mathx;
 pub mod network;
 mod node_model;
 pub mod patterns;
+pub mod posterior;
 mod posterior_table;
+mod table_plan;
 
 pub use bandwidth::{silverman_bandwidth, MIN_BANDWIDTH};
 pub use classifiers::{Evaluation, LayerClassifiers, System, SystemEvaluation};

@@ -7,14 +7,26 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{self, Init};
 use tch::{Device, Kind, Tensor};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Activation {
+    /// The paper's default.
+    #[default]
     Relu,
     Sigmoid,
 }
 
 impl Activation {
+    pub const ALL: [Activation; 2] = [Activation::Relu, Activation::Sigmoid];
+
+    /// The name used in configurations, unit ids and tables (as serialised).
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Relu => "relu",
+            Activation::Sigmoid => "sigmoid",
+        }
+    }
+
     pub fn apply(self, z: &Tensor) -> Tensor {
         match self {
             Activation::Relu => z.relu(),

@@ -30,3 +30,18 @@ pub fn device_name(d: Device) -> String {
         other => format!("{other:?}").to_lowercase(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_the_serialised_forms() {
+        for a in Activation::ALL {
+            assert_eq!(serde_json::to_value(a).unwrap(), a.name());
+        }
+        for l in Loss::ALL {
+            assert_eq!(serde_json::to_value(l).unwrap(), l.name());
+        }
+    }
+}

@@ -9,13 +9,26 @@ use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Kind, Reduction, Tensor};
 use thiserror::Error;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Loss {
     /// Linear outputs, mean squared error against one-hot targets (the paper's default).
+    #[default]
     Mse,
     /// Softmax outputs with cross-entropy.
     Ce,
+}
+
+impl Loss {
+    pub const ALL: [Loss; 2] = [Loss::Mse, Loss::Ce];
+
+    /// The name used in configurations, unit ids and tables (as serialised).
+    pub fn name(self) -> &'static str {
+        match self {
+            Loss::Mse => "mse",
+            Loss::Ce => "ce",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

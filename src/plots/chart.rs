@@ -73,6 +73,59 @@ pub struct Panel {
     pub empty_note: Option<String>,
 }
 
+impl Panel {
+    /// A panel with its title and axis labels; the other settings start at their defaults
+    /// and are set with the `with_*` methods.
+    pub fn new(
+        title: impl Into<String>,
+        x_label: impl Into<String>,
+        y_label: impl Into<String>,
+    ) -> Self {
+        Panel {
+            title: title.into(),
+            x_label: x_label.into(),
+            y_label: y_label.into(),
+            ..Panel::default()
+        }
+    }
+
+    /// A panel that shows only a note (no data to draw).
+    pub fn note(title: impl Into<String>, note: impl Into<String>) -> Self {
+        Panel {
+            title: title.into(),
+            empty_note: Some(note.into()),
+            ..Panel::default()
+        }
+    }
+
+    /// Label the x axis with whole numbers.
+    pub fn with_integer_x(mut self) -> Self {
+        self.x_integer = true;
+        self
+    }
+
+    pub fn with_log_y(mut self) -> Self {
+        self.log_y = true;
+        self
+    }
+
+    pub fn with_y_range(mut self, low: f64, high: f64) -> Self {
+        self.y_range = Some((low, high));
+        self
+    }
+
+    pub fn with_series(mut self, series: Vec<Series>) -> Self {
+        self.series = series;
+        self
+    }
+
+    /// Shown instead of a chart when the panel has no series.
+    pub fn with_empty_note(mut self, note: impl Into<String>) -> Self {
+        self.empty_note = Some(note.into());
+        self
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Figure {
     pub id: String,
@@ -83,6 +136,17 @@ pub struct Figure {
 }
 
 impl Figure {
+    /// Panels laid out in `columns` columns, each of the standard panel size.
+    pub fn grid(id: &str, title: &str, panels: Vec<Panel>, columns: usize) -> Self {
+        Figure {
+            id: id.into(),
+            title: title.into(),
+            panels,
+            columns,
+            panel_size: (520, 380),
+        }
+    }
+
     fn size(&self) -> (u32, u32) {
         let cols = self.columns.clamp(1, self.panels.len().max(1));
         let rows = self.panels.len().max(1).div_ceil(cols);

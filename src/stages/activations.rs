@@ -65,8 +65,14 @@ fn default_batch() -> usize {
 /// The snapshot labels a network's training writes.
 pub fn snapshot_labels(net: &NetworkParams) -> Vec<String> {
     let mut labels = vec!["init".to_string()];
-    labels.extend(net.snapshot_steps.iter().map(|s| format!("step-{s}")));
-    labels.extend(net.snapshot_epochs.iter().map(|e| format!("epoch-{e}")));
+    let settings = &net.settings;
+    labels.extend(settings.snapshot_steps.iter().map(|s| format!("step-{s}")));
+    labels.extend(
+        settings
+            .snapshot_epochs
+            .iter()
+            .map(|e| format!("epoch-{e}")),
+    );
     labels.push("best".into());
     labels
 }
@@ -155,15 +161,9 @@ impl StageImpl for ActivationsStage {
             dataset: net.dataset.clone(),
             depth: arch.depth,
             width: arch.width,
-            activation: serde_json::to_value(arch.activation)?
-                .as_str()
-                .unwrap_or_default()
-                .into(),
-            loss: serde_json::to_value(net.loss)?
-                .as_str()
-                .unwrap_or_default()
-                .into(),
-            seed: net.seed,
+            activation: arch.activation.name().into(),
+            loss: net.settings.loss.name().into(),
+            seed: net.settings.seed,
             epoch: snap["epoch"].as_u64().unwrap_or(0) as usize,
             step: snap["step"].as_u64().unwrap_or(0) as usize,
             snapshot: label.to_string(),

@@ -18,9 +18,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-pub const METRICS: &str = "metrics.arrow";
-pub const FRACTIONS: &str = "fractions.arrow";
-pub const HISTOGRAM: &str = "histogram.arrow";
+use crate::results::files::{FRACTIONS, HISTOGRAM, METRICS};
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]

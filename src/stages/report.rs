@@ -3,12 +3,13 @@
 //! links, from the figures' outputs, the analysis tables (claims) and the manifests of
 //! every unit it depends on (provenance).
 
-use crate::claims;
+use crate::claims::{Evidence, CLAIMS};
 use crate::engine::cache::read_manifest_at;
 use crate::engine::hash::sha256_hex;
 use crate::engine::stage::{ConfigIssue, StageImpl, UnitError, UnitJob, UnitOutcome, UnitSpec};
 use crate::engine::UnitRef;
-use crate::stages::figures::{load_metrics, FIGURES};
+use crate::results::load_metrics;
+use crate::stages::figures::FIGURES;
 use base64::Engine as _;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -118,7 +119,8 @@ impl StageImpl for ReportStage {
             .collect();
         let rows = load_metrics(&analysis_dirs)?;
         let class_size = class_size(&by_stage("data"))?;
-        let claims = claims::check(&rows, class_size, 2.0);
+        let evidence = Evidence::new(&rows, class_size, 2.0);
+        let claims: Vec<_> = CLAIMS.iter().flat_map(|check| check(&evidence)).collect();
 
         // Training settings, seeds, data digests and per-stage provenance.
         let mut networks = Vec::new();

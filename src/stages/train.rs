@@ -11,6 +11,7 @@ use crate::model::train::EpochLog;
 use crate::model::{
     device_name, train, Activation, Arch, Loss, Mlp, Optimizer, TrainData, TrainSettings,
 };
+use crate::results::NetKey;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -68,23 +69,18 @@ struct SweepHead {
     widths: Vec<usize>,
 }
 
-/// Everything that determines one trained network: the unit's parameters.
+/// Everything that determines one trained network: the unit's parameters. The training
+/// settings are embedded (flattened: the unit's parameters keep one flat object).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NetworkParams {
     pub dataset: String,
     pub depth: usize,
     pub width: usize,
     pub activation: Activation,
-    pub loss: Loss,
-    pub optimizer: Optimizer,
-    pub lr: f64,
-    pub batch_size: usize,
-    pub max_epochs: usize,
-    pub patience: Option<usize>,
-    pub seed: u64,
+    /// Train on the first N samples of the `train` split only (0: all of it).
     pub train_subset: usize,
-    pub snapshot_epochs: Vec<usize>,
-    pub snapshot_steps: Vec<usize>,
+    #[serde(flatten)]
+    pub settings: TrainSettings,
 }
 
 impl NetworkParams {
@@ -95,10 +91,21 @@ impl NetworkParams {
             self.dataset,
             self.depth,
             self.width,
-            json_name(&self.activation),
-            json_name(&self.loss),
-            self.seed
+            self.activation.name(),
+            self.settings.loss.name(),
+            self.settings.seed
         )
+    }
+
+    /// The network as the analysis tables name it (without its seed).
+    pub fn net_key(&self) -> NetKey {
+        NetKey {
+            dataset: self.dataset.clone(),
+            depth: self.depth,
+            width: self.width,
+            activation: self.activation,
+            loss: self.settings.loss,
+        }
     }
 
     /// The parameters that make two networks the same training run (snapshots aside).
@@ -108,13 +115,6 @@ impl NetworkParams {
         v.as_object_mut().unwrap().remove("snapshot_steps");
         v
     }
-}
-
-fn json_name<T: Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(String::from))
-        .unwrap_or_default()
 }
 
 /// Splits an object into its `keys` (deserialised as `H`) and the rest (as [`Knobs`]),
@@ -291,21 +291,24 @@ pub fn expand_networks(
                             depth,
                             width,
                             activation: k.activation.unwrap(),
-                            loss: k.loss.unwrap(),
-                            optimizer: k.optimizer.unwrap(),
-                            lr,
-                            batch_size: k.batch_size.unwrap(),
-                            max_epochs,
-                            patience: k.patience,
-                            seed,
                             train_subset: k.train_subset.unwrap(),
-                            snapshot_epochs: snap_epochs.clone(),
-                            snapshot_steps: snap_steps.clone(),
+                            settings: TrainSettings {
+                                loss: k.loss.unwrap(),
+                                optimizer: k.optimizer.unwrap(),
+                                lr,
+                                batch_size: k.batch_size.unwrap(),
+                                max_epochs,
+                                patience: k.patience,
+                                seed,
+                                snapshot_epochs: snap_epochs.clone(),
+                                snapshot_steps: snap_steps.clone(),
+                            },
                         };
                         match networks.iter_mut().find(|n| n.identity() == net.identity()) {
                             Some(existing) => {
-                                existing.snapshot_epochs.extend(&net.snapshot_epochs);
-                                existing.snapshot_steps.extend(&net.snapshot_steps);
+                                let (into, from) = (&mut existing.settings, &net.settings);
+                                into.snapshot_epochs.extend(&from.snapshot_epochs);
+                                into.snapshot_steps.extend(&from.snapshot_steps);
                             }
                             None => networks.push(net),
                         }
@@ -315,10 +318,11 @@ pub fn expand_networks(
         }
     }
     for n in &mut networks {
-        n.snapshot_epochs.sort_unstable();
-        n.snapshot_epochs.dedup();
-        n.snapshot_steps.sort_unstable();
-        n.snapshot_steps.dedup();
+        let s = &mut n.settings;
+        s.snapshot_epochs.sort_unstable();
+        s.snapshot_epochs.dedup();
+        s.snapshot_steps.sort_unstable();
+        s.snapshot_steps.dedup();
     }
     // Readable ids; networks that differ only in settings outside the id get a short hash.
     let mut out = Vec::new();
@@ -369,8 +373,9 @@ impl StageImpl for TrainStage {
             load_tensors(data_dir, "train", net.train_subset, device)?;
         let (x_val, y_val, _) = load_tensors(data_dir, "val", 0, device)?;
         let n_train = x_train.size()[0] as usize;
-        let steps = n_train.div_ceil(net.batch_size);
-        if let Some(&s) = net.snapshot_steps.iter().find(|&&s| s > steps) {
+        let settings = &net.settings;
+        let steps = n_train.div_ceil(settings.batch_size);
+        if let Some(&s) = settings.snapshot_steps.iter().find(|&&s| s > steps) {
             return Err(
                 format!("snapshot step {s} is beyond the first epoch ({steps} steps)").into(),
             );
@@ -381,17 +386,6 @@ impl StageImpl for TrainStage {
             width: net.width,
             classes,
             activation: net.activation,
-        };
-        let settings = TrainSettings {
-            loss: net.loss,
-            optimizer: net.optimizer,
-            lr: net.lr,
-            batch_size: net.batch_size,
-            max_epochs: net.max_epochs,
-            patience: net.patience,
-            seed: net.seed,
-            snapshot_epochs: net.snapshot_epochs.clone(),
-            snapshot_steps: net.snapshot_steps.clone(),
         };
         let data = TrainData {
             x_train,
@@ -412,7 +406,7 @@ impl StageImpl for TrainStage {
             snapshots.push(json!({ "label": label, "epoch": epoch, "step": step, "file": file }));
             Ok(())
         };
-        job.progress.phase("epochs", net.max_epochs as u64);
+        job.progress.phase("epochs", settings.max_epochs as u64);
         let mut on_epoch = |epoch: usize, _: usize, row: &EpochLog| {
             job.progress.advance(epoch as u64);
             if epoch > 0 {
@@ -422,7 +416,7 @@ impl StageImpl for TrainStage {
                 ));
             }
         };
-        let outcome = train(arch, &settings, &data, device, &mut sink, &mut on_epoch)?;
+        let outcome = train(arch, settings, &data, device, &mut sink, &mut on_epoch)?;
         drop(data);
         let (x_test, y_test, _) = load_tensors(data_dir, "test", 0, device)?;
         let test_acc = crate::model::train::accuracy(&outcome.best, &x_test, &y_test);
@@ -490,4 +484,39 @@ fn write_log(log: &[EpochLog], path: &Path) -> Result<(), UnitError> {
         .with("seconds", floats(|r| r.seconds))
         .write_ipc(path)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_are_one_flat_object_that_round_trips() {
+        let net = NetworkParams {
+            dataset: "mnist".into(),
+            depth: 2,
+            width: 8,
+            activation: Activation::Relu,
+            train_subset: 0,
+            settings: TrainSettings {
+                loss: Loss::Mse,
+                optimizer: Optimizer::Adam,
+                lr: 1e-3,
+                batch_size: 128,
+                max_epochs: 5,
+                patience: None,
+                seed: 1,
+                snapshot_epochs: vec![1],
+                snapshot_steps: vec![10],
+            },
+        };
+        let v = serde_json::to_value(&net).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        let flat = "activation batch_size dataset depth loss lr max_epochs optimizer patience seed snapshot_epochs snapshot_steps train_subset width";
+        assert_eq!(keys.join(" "), flat);
+        assert_eq!(serde_json::from_value::<NetworkParams>(v).unwrap(), net);
+        let identity = net.identity();
+        assert!(identity.get("snapshot_epochs").is_none() && identity.get("seed").is_some());
+        assert_eq!(net.base_id(), "mnist-2x8-relu-mse-s1");
+    }
 }

@@ -1,0 +1,239 @@
+//! Quantities derived from the analysis rows: means and ranges over seeds, medians,
+//! the layer where perplexity falls below a threshold, the share of class-selective nodes.
+
+use super::network::{NetKey, BEST};
+use super::tables::{FractionRow, MetricRow};
+use std::collections::BTreeMap;
+
+/// (x, y) points of a line.
+pub type Points = Vec<(f64, f64)>;
+/// (x, low, high) of a band.
+pub type Band = Vec<(f64, f64, f64)>;
+
+/// The mean of the finite values at each x (x to 1/1000), and their min-max band; the
+/// band is empty when there is no spread (a single seed).
+pub fn aggregate(values: impl IntoIterator<Item = (f64, f64)>) -> (Points, Band) {
+    let mut by_x: BTreeMap<i64, (f64, Vec<f64>)> = BTreeMap::new();
+    for (x, y) in values {
+        if y.is_finite() {
+            by_x.entry((x * 1000.0).round() as i64)
+                .or_insert((x, Vec::new()))
+                .1
+                .push(y);
+        }
+    }
+    let mut points = Vec::new();
+    let mut band = Vec::new();
+    for (x, ys) in by_x.into_values() {
+        let mean = ys.iter().sum::<f64>() / ys.len() as f64;
+        let lo = ys.iter().copied().fold(f64::MAX, f64::min);
+        let hi = ys.iter().copied().fold(f64::MIN, f64::max);
+        points.push((x, mean));
+        band.push((x, lo, hi));
+    }
+    if band.iter().all(|b| b.1 == b.2) {
+        band.clear();
+    }
+    (points, band)
+}
+
+pub fn mean(v: &[f64]) -> Option<f64> {
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
+
+/// Median (the upper one of an even count), range and count of some values.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Summary {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+    pub n: usize,
+}
+
+impl Summary {
+    pub fn of(mut values: Vec<f64>) -> Option<Summary> {
+        values.sort_by(f64::total_cmp);
+        Some(Summary {
+            median: *values.get(values.len() / 2)?,
+            min: values[0],
+            max: values[values.len() - 1],
+            n: values.len(),
+        })
+    }
+}
+
+/// The distinct networks of some rows, sorted.
+pub fn nets_of(rows: &[MetricRow]) -> Vec<NetKey> {
+    let mut nets: Vec<NetKey> = rows.iter().map(|r| r.net.clone()).collect();
+    nets.sort();
+    nets.dedup();
+    nets
+}
+
+/// The rows of the best snapshots.
+pub fn best(rows: &[MetricRow]) -> Vec<&MetricRow> {
+    rows.iter().filter(|r| r.snapshot == BEST).collect()
+}
+
+/// The mean perplexity rows of the hidden layers on one split.
+pub fn mean_perplexity<'a>(
+    rows: &'a [MetricRow],
+    split: &'a str,
+) -> impl Iterator<Item = &'a MetricRow> {
+    rows.iter().filter(move |r| {
+        r.metric == "mean_perplexity" && r.split == split && r.layer <= r.net.depth
+    })
+}
+
+/// The network's own test accuracy rows.
+pub fn network_test_accuracy(rows: &[MetricRow]) -> impl Iterator<Item = &MetricRow> {
+    rows.iter()
+        .filter(|r| r.system == "network" && r.split == "test" && r.metric == "accuracy")
+}
+
+/// One metric of one network, layer, system and split over all classes, as the mean
+/// over the rows (the seeds) that have it.
+pub fn seed_mean(
+    rows: &[&MetricRow],
+    net: &NetKey,
+    layer: usize,
+    system: &str,
+    split: &str,
+    metric: &str,
+) -> Option<f64> {
+    let v: Vec<f64> = rows
+        .iter()
+        .filter(|r| {
+            &r.net == net
+                && r.layer == layer
+                && r.system == system
+                && r.split == split
+                && r.metric == metric
+                && r.class < 0
+        })
+        .map(|r| r.value)
+        .collect();
+    mean(&v)
+}
+
+/// The first hidden layer whose mean test perplexity (mean over the rows' seeds and
+/// snapshots) is below the threshold, or None.
+pub fn transition_layer(rows: &[MetricRow], net: &NetKey, threshold: f64) -> Option<f64> {
+    let (points, _) = aggregate(
+        mean_perplexity(rows, "test")
+            .filter(|r| &r.net == net)
+            .map(|r| (r.layer as f64, r.value)),
+    );
+    points.iter().find(|p| p.1 < threshold).map(|p| p.0)
+}
+
+/// Per network and hidden layer, the share of nodes (one value per seed) whose train
+/// activation fraction is at most `threshold` or at least 1 - `threshold` for every class.
+pub fn selective_shares(
+    rows: &[FractionRow],
+    threshold: f64,
+) -> BTreeMap<(NetKey, usize), Vec<f64>> {
+    // (network, seed, layer, node) -> selective for every class so far?
+    let mut nodes: BTreeMap<(&NetKey, i64, usize, usize), bool> = BTreeMap::new();
+    for r in rows {
+        if r.split != "train" || r.layer > r.net.depth {
+            continue;
+        }
+        let ok = r.value <= threshold || r.value >= 1.0 - threshold;
+        *nodes
+            .entry((&r.net, r.seed, r.layer, r.node))
+            .or_insert(true) &= ok;
+    }
+    let mut per_seed: BTreeMap<(&NetKey, i64, usize), (usize, usize)> = BTreeMap::new();
+    for ((net, seed, layer, _), selective) in nodes {
+        let e = per_seed.entry((net, seed, layer)).or_insert((0, 0));
+        e.0 += selective as usize;
+        e.1 += 1;
+    }
+    let mut share: BTreeMap<(NetKey, usize), Vec<f64>> = BTreeMap::new();
+    for ((net, _, layer), (s, n)) in per_seed {
+        share
+            .entry((net.clone(), layer))
+            .or_default()
+            .push(s as f64 / n as f64);
+    }
+    share
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(seed: i64, layer: usize, value: f64) -> MetricRow {
+        MetricRow {
+            net: NetKey::new("mnist", 3, 10),
+            seed,
+            snapshot: BEST.into(),
+            epoch: 0,
+            step: 0,
+            layer,
+            system: "patterns".into(),
+            split: "test".into(),
+            class: -1,
+            metric: "mean_perplexity".into(),
+            value,
+        }
+    }
+
+    #[test]
+    fn seeds_are_averaged_and_spread_into_a_band() {
+        let (points, band) = aggregate([(1.0, 2.0), (1.0, 4.0), (2.0, f64::NAN), (2.0, 1.0)]);
+        assert_eq!(points, [(1.0, 3.0), (2.0, 1.0)]);
+        assert_eq!(band, [(1.0, 2.0, 4.0), (2.0, 1.0, 1.0)]);
+        let (_, band) = aggregate([(1.0, 2.0), (2.0, 3.0)]);
+        assert!(band.is_empty(), "no spread, no band");
+    }
+
+    #[test]
+    fn the_transition_is_the_first_layer_below_the_threshold_on_average() {
+        let rows = vec![
+            row(1, 1, 900.0),
+            row(1, 2, 1.5),
+            row(2, 2, 3.0),
+            row(1, 3, 1.2),
+            row(2, 3, 1.0),
+        ];
+        let net = NetKey::new("mnist", 3, 10);
+        assert_eq!(transition_layer(&rows, &net, 2.0), Some(3.0));
+        assert_eq!(transition_layer(&rows, &net, 1.0), None);
+        let refs: Vec<&MetricRow> = rows.iter().collect();
+        assert_eq!(
+            seed_mean(&refs, &net, 2, "patterns", "test", "mean_perplexity"),
+            Some(2.25)
+        );
+    }
+
+    #[test]
+    fn summaries_take_the_upper_median() {
+        let s = Summary::of(vec![3.0, 1.0, 4.0, 2.0]).unwrap();
+        assert_eq!((s.median, s.min, s.max, s.n), (3.0, 1.0, 4.0, 4));
+        assert!(Summary::of(Vec::new()).is_none());
+    }
+
+    #[test]
+    fn a_node_is_selective_only_if_every_class_is_near_0_or_1() {
+        let frac = |node, class, value| FractionRow {
+            net: NetKey::new("mnist", 1, 2),
+            seed: 1,
+            snapshot: BEST.into(),
+            layer: 1,
+            node,
+            class,
+            split: "train".into(),
+            value,
+        };
+        let rows = vec![
+            frac(0, 0, 0.01),
+            frac(0, 1, 0.99),
+            frac(1, 0, 0.01),
+            frac(1, 1, 0.5),
+        ];
+        let shares = selective_shares(&rows, 0.05);
+        assert_eq!(shares[&(NetKey::new("mnist", 1, 2), 1)], [0.5]);
+    }
+}

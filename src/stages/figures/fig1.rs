@@ -1,0 +1,99 @@
+//! Fig. 1: class activation fractions per node, at initialisation and trained.
+
+use super::figure::{network_name, Built, Def, Inputs, Text};
+use crate::engine::stage::UnitError;
+use crate::plots::{Mark, Panel, Series};
+use crate::results::{load_fractions, FractionRow};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+pub(super) const DEF: Def = Def {
+    id: "fig1",
+    params: |t| json!(t.fig1_network),
+    reads: |t, u| u.net == t.fig1_network && (u.is_best() || u.is_init()),
+    build,
+    text: |select| {
+        Text {
+        title: "Fig. 1: class activation fractions",
+        caption: format!(
+            "Percentage of each class's training samples that activate (z > 0) each node, all hidden nodes in order and then the output nodes, one colour per class; {} at initialisation and after training (best snapshot).",
+            network_name(select)
+        ),
+        claim: "After training, nodes become class-selective: most nodes are active for almost all or almost none of the samples of a class.",
+    }
+    },
+};
+
+fn build(inputs: &Inputs) -> Result<Built, UnitError> {
+    let title = "Fig. 1: class activation fractions per node";
+    let rows = load_fractions(&inputs.dirs)?;
+    // Per snapshot (init, best), the train fractions of the lowest seed.
+    let mut per_snapshot: BTreeMap<&str, (i64, Vec<&FractionRow>)> = BTreeMap::new();
+    for r in &rows {
+        if r.split != "train" {
+            continue;
+        }
+        let entry = per_snapshot
+            .entry(r.snapshot.as_str())
+            .or_insert((r.seed, Vec::new()));
+        if r.seed < entry.0 {
+            *entry = (r.seed, Vec::new());
+        }
+        if r.seed == entry.0 {
+            entry.1.push(r);
+        }
+    }
+    if per_snapshot.is_empty() {
+        return Ok(Built::no_data("fig1", title));
+    }
+    let mut panels = Vec::new();
+    let mut findings = Vec::new();
+    for (snapshot, when, panel_title) in [
+        ("init", "At initialisation", "at initialisation"),
+        ("best", "Trained (best)", "trained (best snapshot)"),
+    ] {
+        let Some((_, points)) = per_snapshot.get(snapshot) else {
+            continue;
+        };
+        let extreme = points
+            .iter()
+            .filter(|p| p.value <= 0.05 || p.value >= 0.95)
+            .count() as f64
+            / points.len().max(1) as f64;
+        findings.push(format!(
+            "{when}: {:.0}% of (node, class) fractions are below 5% or above 95%",
+            100.0 * extreme
+        ));
+        panels.push(
+            Panel::new(
+                panel_title,
+                "node (hidden layers in order, then the output layer)",
+                "% of the class's train samples with z > 0",
+            )
+            .with_y_range(-3.0, 103.0)
+            .with_series(class_series(points)),
+        );
+    }
+    Ok(Built::lines("fig1", title, panels, 1, findings))
+}
+
+/// One series of points per class: (node position over all layers, percentage).
+fn class_series(points: &[&FractionRow]) -> Vec<Series> {
+    let widths: BTreeMap<usize, usize> = points.iter().fold(BTreeMap::new(), |mut m, p| {
+        let w = m.entry(p.layer).or_insert(0);
+        *w = (*w).max(p.node + 1);
+        m
+    });
+    let offset = |layer: usize| widths.range(..layer).map(|(_, w)| w).sum::<usize>();
+    let classes = points.iter().map(|p| p.class).max().unwrap_or(0) + 1;
+    (0..classes)
+        .map(|c| {
+            let pts = points
+                .iter()
+                .filter(|p| p.class == c)
+                .map(|p| ((offset(p.layer) + p.node) as f64, 100.0 * p.value))
+                .collect();
+            Series::new(format!("class {c}"), pts, Mark::Points, c)
+        })
+        .collect()
+}

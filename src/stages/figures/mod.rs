@@ -1,0 +1,170 @@
+//! The `figures` stage: one unit per figure of the paper (and two beyond it), each built
+//! from the analysis tables only (read through [`crate::results`]), rendered as PNG and
+//! SVG with the CSV of its data and a `figure.json` (caption, the paper's claim, what this
+//! run found). Where several seeds exist, lines are the mean and the shaded band spans
+//! min to max over seeds.
+//!
+//! One module per figure: which analysis units it reads, how it is built, and its texts
+//! (captions are written from the figure's configuration). The figures with a panel per
+//! network or snapshot share [`systems`]; what every figure shares is in [`figure`].
+
+mod config;
+mod fig1;
+mod fig10;
+mod fig11;
+mod fig2;
+mod fig3;
+mod fig4;
+mod fig5;
+mod fig6;
+mod fig7;
+mod fig9;
+mod figure;
+mod selectivity;
+mod systems;
+mod transition;
+
+use crate::engine::stage::{
+    parse_tables, ConfigIssue, StageImpl, UnitError, UnitJob, UnitOutcome, UnitSpec,
+};
+use crate::engine::UnitRef;
+use crate::results::{load_metrics, AnalysisUnit, NetKey};
+use crate::stages::train::NetworkParams;
+use config::{FiguresTable, Tables};
+use figure::{Chart, Def, Inputs};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Every figure, in report order.
+const DEFS: [Def; 12] = [
+    fig1::DEF,
+    fig2::DEF,
+    fig3::DEF,
+    fig4::DEF,
+    fig5::DEF,
+    fig6::DEF,
+    fig7::DEF,
+    fig9::DEF,
+    fig10::DEF,
+    fig11::DEF,
+    selectivity::DEF,
+    transition::DEF,
+];
+
+/// The figures' ids, in report order.
+pub const FIGURES: [&str; DEFS.len()] = {
+    let mut ids = [""; DEFS.len()];
+    let mut i = 0;
+    while i < DEFS.len() {
+        ids[i] = DEFS[i].id;
+        i += 1;
+    }
+    ids
+};
+
+pub struct FiguresStage;
+
+impl StageImpl for FiguresStage {
+    fn units(
+        &self,
+        tables: &Value,
+        upstream: &BTreeMap<String, Vec<UnitSpec>>,
+    ) -> Result<Vec<UnitSpec>, ConfigIssue> {
+        let t = parse_tables::<Tables>(tables)?
+            .figures
+            .unwrap_or_else(|| parse_tables::<FiguresTable>(&json!({})).expect("defaults"));
+        if !(0.0..0.5).contains(&t.selective_threshold) {
+            return Err(ConfigIssue::new(
+                "figures.selective_threshold",
+                "must be in [0, 0.5)",
+            ));
+        }
+        // A perplexity is at least 1; a threshold at or below it can never be crossed.
+        if t.transition_perplexity <= 1.0 {
+            return Err(ConfigIssue::new(
+                "figures.transition_perplexity",
+                "must be above 1 (the lowest possible perplexity)",
+            ));
+        }
+        let nets: BTreeMap<&str, NetKey> = upstream
+            .get("train")
+            .into_iter()
+            .flatten()
+            .map(|u| {
+                let p: NetworkParams =
+                    serde_json::from_value(u.params.clone()).expect("train params round-trip");
+                (u.id.as_str(), p.net_key())
+            })
+            .collect();
+        let analysis = AnalysisUnit::list(
+            upstream
+                .get("analysis")
+                .into_iter()
+                .flatten()
+                .map(|u| u.id.as_str()),
+            &nets,
+        );
+        Ok(DEFS
+            .iter()
+            .map(|def| UnitSpec {
+                id: def.id.to_string(),
+                params: json!({ "figure": def.id, "select": (def.params)(&t) }),
+                inputs: analysis
+                    .iter()
+                    .filter(|u| (def.reads)(&t, u))
+                    .map(|u| UnitRef::new("analysis", u.id))
+                    .collect(),
+                settings: Value::Null,
+            })
+            .collect())
+    }
+
+    fn run(&self, job: &UnitJob) -> Result<UnitOutcome, UnitError> {
+        let id = job.unit.id.as_str();
+        let def = DEFS
+            .iter()
+            .find(|d| d.id == id)
+            .ok_or_else(|| format!("unknown figure `{id}`"))?;
+        let select = &job.unit.params["select"];
+        let dirs: Vec<&Path> = job.inputs.values().map(|p| p.as_path()).collect();
+        let rows = load_metrics(&dirs)?;
+        let built = (def.build)(&Inputs {
+            id,
+            select,
+            dirs,
+            rows,
+        })?;
+        let out = job.out_dir;
+        match &built.chart {
+            Chart::Lines(fig) => {
+                fig.render_png(&out.join(format!("{id}.png")))?;
+                fig.render_svg(&out.join(format!("{id}.svg")))?;
+                fig.write_csv(&out.join(format!("{id}.csv")))?;
+            }
+            Chart::Heat(map, csv) => {
+                map.render_png(&out.join(format!("{id}.png")))?;
+                map.render_svg(&out.join(format!("{id}.svg")))?;
+                std::fs::write(out.join(format!("{id}.csv")), csv)?;
+            }
+        }
+        let text = (def.text)(select);
+        let summary = json!({
+            "id": id,
+            "title": text.title,
+            "caption": text.caption,
+            "claim": text.claim,
+            "findings": built.findings,
+            "missing": built.missing,
+            "inputs": job.inputs.len(),
+        });
+        std::fs::write(
+            out.join("figure.json"),
+            serde_json::to_string_pretty(&summary)?,
+        )?;
+        Ok(UnitOutcome {
+            device: "cpu".into(),
+            info: json!({ "missing": built.missing }),
+        })
+    }
+}
