@@ -137,7 +137,10 @@ impl Project {
             crate::engine::audit::last(&self.cache),
             tables.as_object_mut(),
         ) {
-            map.insert("audit".into(), serde_json::to_value(audit).expect("serialisable"));
+            map.insert(
+                "audit".into(),
+                serde_json::to_value(audit).expect("serialisable"),
+            );
         }
         Plan::build(&self.stages, &tables, &self.cache, forced).map_err(|e| match e {
             PlanError::Config { stage, issue } => ProjectError::Config(

@@ -238,3 +238,40 @@ fn gc_killed_midway_leaves_no_entry_that_reads_as_fresh_without_its_outputs() {
     let trash = p.cache().join(".trash");
     assert!(!trash.exists() || std::fs::read_dir(&trash).unwrap().next().is_none());
 }
+
+/// The quick profile's train stage, run into its own cache with `--jobs N`: (entry folder
+/// name = key, the outputs listed in its manifest) for every network.
+fn quick_train_entries(jobs: &str) -> Vec<(String, serde_json::Value)> {
+    let text = std::fs::read_to_string(repo_root().join("pipeline.toml")).unwrap();
+    // The repository's experiment without its [project] table (the fixture writes one).
+    let experiment = &text[text.find("\n[data]").unwrap()..];
+    let p = TestProject::new(experiment);
+    p.repro()
+        .args(["--profile", "quick", "--data-mirror"])
+        .arg(shared_datasets())
+        .args(["run", "train", "--jobs", jobs])
+        .assert()
+        .success()
+        .stderr(contains(" 0 failed"));
+    let mut out: Vec<(String, serde_json::Value)> = p
+        .entries("train")
+        .iter()
+        .map(|e| {
+            (
+                e.file_name().unwrap().to_string_lossy().into_owned(),
+                manifest(e)["outputs"].clone(),
+            )
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+#[test]
+fn one_or_two_jobs_give_the_same_train_keys_and_bytes() {
+    let one = quick_train_entries("1");
+    let two = quick_train_entries("2");
+    assert!(one.len() >= 10, "the quick profile trains its networks");
+    // Same keys, and every output (weights, log, summary) has the same SHA-256.
+    assert_eq!(one, two);
+}

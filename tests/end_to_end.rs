@@ -135,12 +135,22 @@ fn the_real_pipeline_on_a_slice_of_mnist() {
     // The real stages are deterministic: an audit of one unit of each recomputes the same
     // bytes, and the report (only the report) shows it.
     p.repro()
-        .args(["audit", "data", "train", "activations", "analysis", "--sample", "1"])
+        .args([
+            "audit",
+            "data",
+            "train",
+            "activations",
+            "analysis",
+            "--sample",
+            "1",
+        ])
         .arg("--data-mirror")
         .arg(shared_datasets())
         .assert()
         .success()
-        .stdout(contains("audited 4 cached unit(s): 4 identical, 0 differing or failed"));
+        .stdout(contains(
+            "audited 4 cached unit(s): 4 identical, 0 differing or failed",
+        ));
     p.repro()
         .args(["run", "all"])
         .assert()

@@ -33,7 +33,7 @@ struct ActivationsTable {
     compression: Compression,
     #[serde(default = "default_chunk_rows")]
     chunk_rows: usize,
-    /// Samples per forward pass (memory, not results).
+    /// Samples per forward pass (in the key: another block size may round differently).
     #[serde(default = "default_batch")]
     batch_rows: usize,
 }
@@ -87,7 +87,9 @@ impl StageImpl for ActivationsStage {
         tables: &Value,
         upstream: &BTreeMap<String, Vec<UnitSpec>>,
     ) -> Result<Vec<UnitSpec>, ConfigIssue> {
-        let Tables { activations: t } = parse_tables(tables)?;
+        let mut tables = tables.clone();
+        let threads = super::torch_threads::take(&mut tables, "activations")?;
+        let Tables { activations: t } = parse_tables(&tables)?;
         for (i, s) in t.splits.iter().enumerate() {
             if !["train", "test", "val"].contains(&s.as_str()) {
                 return Err(ConfigIssue::new(
@@ -123,12 +125,17 @@ impl StageImpl for ActivationsStage {
                         "splits": t.splits,
                         "compression": t.compression,
                         "chunk_rows": t.chunk_rows,
+                        // Forward passes over other row blocks, on another device or
+                        // thread count, may round differently: all three are in the key.
+                        "batch_rows": t.batch_rows,
+                        "device": device_name(self.device),
+                        "threads": threads,
                     }),
                     inputs: vec![
                         UnitRef::new("data", &net.dataset),
                         UnitRef::new("train", &train.id),
                     ],
-                    settings: json!({ "batch_rows": t.batch_rows }),
+                    settings: Value::Null,
                 });
             }
         }
@@ -141,7 +148,8 @@ impl StageImpl for ActivationsStage {
         let splits: Vec<String> = serde_json::from_value(p["splits"].clone())?;
         let compression: Compression = serde_json::from_value(p["compression"].clone())?;
         let chunk_rows = p["chunk_rows"].as_u64().unwrap_or(1000) as usize;
-        let batch_rows = job.unit.settings["batch_rows"].as_u64().unwrap_or(5000) as usize;
+        let batch_rows = job.unit.params["batch_rows"].as_u64().unwrap_or(5000) as usize;
+        tch::set_num_threads(job.unit.params["threads"].as_u64().unwrap_or(1) as i32);
         let train_dir = job.input_of("train").ok_or("no train input")?;
         let data_dir = job.input_of("data").ok_or("no data input")?;
         let network: Value =

@@ -7,6 +7,7 @@ pub mod command;
 pub mod data;
 pub mod figures;
 pub mod report;
+pub mod torch_threads;
 pub mod train;
 
 use crate::config::{StageDecl, StageKind};

@@ -349,19 +349,30 @@ impl StageImpl for TrainStage {
         upstream: &BTreeMap<String, Vec<UnitSpec>>,
     ) -> Result<Vec<UnitSpec>, ConfigIssue> {
         let data_units = upstream.get("data").map(Vec::as_slice).unwrap_or(&[]);
-        Ok(expand_networks(tables, data_units)?
+        let mut tables = tables.clone();
+        let threads = super::torch_threads::take(&mut tables, "train")?;
+        Ok(expand_networks(&tables, data_units)?
             .into_iter()
-            .map(|(id, net)| UnitSpec {
-                id,
-                inputs: vec![UnitRef::new("data", &net.dataset)],
-                params: serde_json::to_value(&net).expect("serialisable"),
-                settings: Value::Null,
+            .map(|(id, net)| {
+                // Besides the network: what else changes the weights, the device and the
+                // intra-op thread count.
+                let mut params = serde_json::to_value(&net).expect("serialisable");
+                params["device"] = json!(device_name(self.device));
+                params["threads"] = json!(threads);
+                UnitSpec {
+                    id,
+                    inputs: vec![UnitRef::new("data", &net.dataset)],
+                    params,
+                    settings: Value::Null,
+                }
             })
             .collect())
     }
 
     fn run(&self, job: &UnitJob) -> Result<UnitOutcome, UnitError> {
         let net: NetworkParams = serde_json::from_value(job.unit.params.clone())?;
+        let threads = job.unit.params["threads"].as_u64().unwrap_or(1) as i32;
+        tch::set_num_threads(threads);
         let data_dir = job
             .input_of("data")
             .ok_or("the train unit has no data input")?;
@@ -432,8 +443,7 @@ impl StageImpl for TrainStage {
             "best_val_acc": outcome.best_val_acc,
             "test_acc": test_acc,
             "epochs_run": outcome.epochs_run,
-            "mean_epoch_s": mean_epoch_s,
-            "threads": tch::get_num_threads(),
+            "threads": threads,
             "device": device_name(device),
         });
         std::fs::write(
@@ -447,7 +457,9 @@ impl StageImpl for TrainStage {
                 "best_epoch": outcome.best_epoch,
                 "best_val_acc": outcome.best_val_acc,
                 "epochs_run": outcome.epochs_run,
+                // Timings vary from run to run: they live here, never in an output file.
                 "mean_epoch_s": mean_epoch_s,
+                "epoch_seconds": outcome.log.iter().map(|r| r.seconds).collect::<Vec<_>>(),
             }),
         })
     }
@@ -481,7 +493,6 @@ fn write_log(log: &[EpochLog], path: &Path) -> Result<(), UnitError> {
         .with("train_loss", floats(|r| r.train_loss))
         .with("train_acc", floats(|r| r.train_acc))
         .with("val_acc", floats(|r| r.val_acc))
-        .with("seconds", floats(|r| r.seconds))
         .write_ipc(path)?;
     Ok(())
 }
