@@ -9,7 +9,7 @@ work="$(mktemp -d)"
 trap 'scripts/slurm-cluster.sh stop; rm -rf "$work"' EXIT
 # The debug build that `cargo test` just made; keys do not depend on the build profile.
 cargo build --quiet
-repro="$PWD/target/debug/repro"
+repro="${CARGO_TARGET_DIR:-$PWD/target}/debug/repro"
 
 for where in local slurm; do
   mkdir -p "$work/$where"
