@@ -275,3 +275,28 @@ fn one_or_two_jobs_give_the_same_train_keys_and_bytes() {
     // Same keys, and every output (weights, log, summary) has the same SHA-256.
     assert_eq!(one, two);
 }
+
+#[test]
+fn units_never_built_behind_unbuilt_inputs_count_as_missing_not_stale() {
+    let p = project();
+    let out = p
+        .repro()
+        .arg("status")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8_lossy(&out);
+    let row = |stage: &str| -> Vec<String> {
+        text.lines()
+            .find(|l| l.split_whitespace().next() == Some(stage))
+            .unwrap_or_else(|| panic!("no row for {stage}: {text}"))
+            .split_whitespace()
+            .map(String::from)
+            .collect()
+    };
+    // stage, fresh, stale, pending, missing
+    assert_eq!(row("double"), ["double", "0", "0", "0", "1"]);
+    assert_eq!(row("count"), ["count", "0", "0", "0", "1"]);
+}

@@ -8,7 +8,7 @@ use repro::engine::runner::{new_run_id, run_unit, Executor, InProcess, RunOption
 use repro::engine::slurm::SlurmExecutor;
 use repro::engine::{Status, UnitRef};
 use repro::project::Project;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -36,10 +36,7 @@ pub fn run(
         println!("would run {} unit(s):", sure.len());
         for &i in &sure {
             let u = &plan.units[i];
-            if let Status::Run(reasons) = &u.status {
-                let text: Vec<String> = reasons.iter().map(ToString::to_string).collect();
-                println!("  {:<40} {}", u.unit.to_string(), text.join("; "));
-            }
+            println!("  {:<40} {}", u.unit.to_string(), u.status);
         }
         if !pending.is_empty() {
             println!(
@@ -48,14 +45,7 @@ pub fn run(
             );
             for &i in &pending {
                 let u = &plan.units[i];
-                if let Status::Pending(inputs) = &u.status {
-                    let names: Vec<String> = inputs.iter().map(|r| format!("`{r}`")).collect();
-                    println!(
-                        "  {:<40} runs if {} changes its outputs",
-                        u.unit.to_string(),
-                        names.join(" or ")
-                    );
-                }
+                println!("  {:<40} {}", u.unit.to_string(), u.status);
             }
         }
         return Ok(ExitCode::SUCCESS);
@@ -203,17 +193,7 @@ pub fn run_one(project: &Project, args: &RunUnitArgs, quiet: bool) -> Result<Exi
         eprintln!("{} reused: already cached", planned.unit);
         return Ok(ExitCode::SUCCESS);
     }
-    let inputs: BTreeMap<UnitRef, std::path::PathBuf> = planned
-        .deps
-        .iter()
-        .map(|&d| {
-            let u = &plan.units[d];
-            (
-                u.unit.clone(),
-                project.cache.entry_dir(&u.unit.stage, &u.key),
-            )
-        })
-        .collect();
+    let inputs = plan.input_dirs(i, &plan.keys(), &project.cache);
     let node = project
         .stages
         .iter()

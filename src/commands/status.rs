@@ -18,16 +18,12 @@ pub fn status(project: &Project) -> Result<ExitCode> {
     for stage in &plan.stage_order {
         let (mut fresh, mut stale, mut pending, mut missing) = (0, 0, 0, 0);
         for u in plan.units.iter().filter(|u| &u.unit.stage == stage) {
-            let why = match &u.status {
+            match &u.status {
                 Status::Fresh => {
                     fresh += 1;
                     continue;
                 }
-                Status::Pending(inputs) => {
-                    pending += 1;
-                    let names: Vec<String> = inputs.iter().map(ToString::to_string).collect();
-                    format!("runs if {} changes its outputs", names.join(" or "))
-                }
+                Status::Pending(_) => pending += 1,
                 Status::Run(reasons) => {
                     let never = reasons
                         .iter()
@@ -37,11 +33,9 @@ pub fn status(project: &Project) -> Result<ExitCode> {
                     } else {
                         stale += 1;
                     }
-                    let text: Vec<String> = reasons.iter().map(ToString::to_string).collect();
-                    text.join("; ")
                 }
-            };
-            explanations.push(format!("  {:<40} {why}", u.unit.to_string()));
+            }
+            explanations.push(format!("  {:<40} {}", u.unit.to_string(), u.status));
         }
         println!("{stage:<14} {fresh:>6} {stale:>6} {pending:>8} {missing:>8}");
     }
@@ -80,7 +74,7 @@ pub fn explain(project: &Project, name: &str) -> Result<ExitCode> {
             "  (if rebuilt inputs write what they wrote last time)"
         }
     );
-    println!("status    {}", describe(&u.status));
+    println!("status    {}", u.status);
     println!("version   {}", ing.version);
     println!("code      {}", ing.code);
     let files = builtin_fingerprint_inputs(&u.unit.stage);
@@ -106,20 +100,6 @@ fn short(digest: &str) -> &str {
         &digest[..16]
     } else {
         digest
-    }
-}
-
-fn describe(status: &Status) -> String {
-    match status {
-        Status::Fresh => "fresh".into(),
-        Status::Pending(inputs) => {
-            let names: Vec<String> = inputs.iter().map(ToString::to_string).collect();
-            format!("cached; runs if {} changes its outputs", names.join(" or "))
-        }
-        Status::Run(reasons) => {
-            let text: Vec<String> = reasons.iter().map(ToString::to_string).collect();
-            format!("runs: {}", text.join("; "))
-        }
     }
 }
 

@@ -5,14 +5,12 @@
 //! The last audit's summary is kept in `cache/.audit/last.json`, for the report.
 
 use super::cache::{write_atomic, Cache, CacheError};
-use super::key::UnitRef;
 use super::manifest::rfc3339;
 use super::plan::{Plan, Status};
 use super::runner::{run_unit, Reporter, RunOptions};
 use super::stage::StageNode;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 
 const DIR: &str = ".audit";
 
@@ -83,20 +81,15 @@ pub fn audit(
         .join(format!("scratch-{}", std::process::id()));
     let scratch = Cache::open(&scratch_root)?;
     let mut results = Vec::new();
+    let keys = plan.keys();
     for &i in units {
         let planned = &plan.units[i];
         let node = stages
             .iter()
             .find(|s| s.meta.name == planned.unit.stage)
             .expect("planned stage exists");
-        let inputs: BTreeMap<UnitRef, PathBuf> = planned
-            .deps
-            .iter()
-            .map(|&d| {
-                let u = &plan.units[d];
-                (u.unit.clone(), cache.entry_dir(&u.unit.stage, &u.key))
-            })
-            .collect();
+        // A fresh unit's inputs are fresh: their planned keys are exact.
+        let inputs = plan.input_dirs(i, &keys, cache);
         let recorded = cache.read_manifest(&planned.unit.stage, &planned.key)?;
         let p = reporter.unit_started(&planned.unit);
         let verdict = match run_unit(

@@ -49,32 +49,33 @@ impl KeyIngredients {
     /// SHA-256 over a canonical JSON rendering. serde_json's default map is a BTreeMap, so
     /// object keys are sorted and the same parameters always give the same bytes.
     pub fn key(&self) -> String {
-        let canonical = serde_json::json!({
-            "stage": self.stage,
-            "unit": self.unit,
-            "version": self.version,
-            "code": self.code,
-            "params": self.params,
-            "inputs": self.inputs,
-        });
-        sha256_hex(canonical.to_string().as_bytes())
+        self.digest(serde_json::json!(self.inputs))
     }
 
     /// A digest of everything but the inputs' contents (their names stay in): what a unit
     /// is meant to compute, known before its inputs are built. A task handed to another
     /// process carries it, so that a changed configuration or binary is refused.
     pub fn recipe(&self) -> String {
+        self.digest(serde_json::json!(self.inputs.keys().collect::<Vec<_>>()))
+    }
+
+    /// SHA-256 over the canonical JSON of every ingredient, with `inputs` as given.
+    fn digest(&self, inputs: Value) -> String {
         let canonical = serde_json::json!({
             "stage": self.stage,
             "unit": self.unit,
             "version": self.version,
             "code": self.code,
             "params": self.params,
-            "inputs": self.inputs.keys().collect::<Vec<_>>(),
+            "inputs": inputs,
         });
         sha256_hex(canonical.to_string().as_bytes())
     }
 }
+
+/// What a key's `inputs` hold for an input that has never written outputs (it is built
+/// first, so the key is provisional).
+pub const UNBUILT: &str = "(not built yet)";
 
 /// The content digest of a unit's outputs: SHA-256 over each output's path and SHA-256, in
 /// path order. Two runs that write the same files give the same digest.
@@ -159,6 +160,9 @@ pub fn explain_change(old: &KeyIngredients, new: &KeyIngredients) -> Vec<Reason>
     for (input, key) in &new.inputs {
         match old.inputs.get(input) {
             None => reasons.push(Reason::InputAdded {
+                input: input.clone(),
+            }),
+            Some(_) if key == UNBUILT => reasons.push(Reason::InputUnbuilt {
                 input: input.clone(),
             }),
             Some(old_key) if old_key != key => reasons.push(Reason::InputChanged {

@@ -10,10 +10,12 @@
 //! leaves its dependants as they were (early cutoff).
 
 use super::cache::{Cache, CacheError};
-use super::key::{explain_change, KeyIngredients, Reason, UnitRef};
+use super::key::{explain_change, KeyIngredients, Reason, UnitRef, UNBUILT};
+use super::manifest::Manifest;
 use super::stage::{ConfigIssue, StageNode, UnitSpec};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -37,6 +39,23 @@ pub enum Status {
     Pending(Vec<UnitRef>),
 }
 
+/// What the status means to a reader: `fresh`, the reasons to run, or which inputs decide.
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Status::Fresh => write!(f, "fresh"),
+            Status::Run(reasons) => {
+                let text: Vec<String> = reasons.iter().map(ToString::to_string).collect();
+                write!(f, "{}", text.join("; "))
+            }
+            Status::Pending(inputs) => {
+                let names: Vec<String> = inputs.iter().map(|r| format!("`{r}`")).collect();
+                write!(f, "runs if {} changes its outputs", names.join(" or "))
+            }
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct PlannedUnit {
     pub unit: UnitRef,
@@ -48,14 +67,14 @@ pub struct PlannedUnit {
     pub exact: bool,
     pub ingredients: KeyIngredients,
     pub status: Status,
+    /// The content digest its dependants' keys are planned with: its entry's, or if it is
+    /// rebuilt, its last run's; `None` if it has never written outputs.
+    pub content: Option<String>,
     /// Run even if cached (`--force`).
     pub forced: bool,
     /// Indices (into [`Plan::units`]) of this unit's inputs.
     pub deps: Vec<usize>,
 }
-
-/// The content recorded for a unit's outputs, or a marker that none is known.
-const UNBUILT: &str = "(not built yet)";
 
 #[derive(Debug)]
 pub struct Plan {
@@ -108,7 +127,6 @@ impl Plan {
                 let mut deps = Vec::new();
                 let mut exact = true;
                 let mut rebuilt = Vec::new();
-                let mut unbuilt = Vec::new();
                 for input in &spec.inputs {
                     if !meta.needs.contains(&input.stage) {
                         return Err(PlanError::UndeclaredInput {
@@ -123,21 +141,12 @@ impl Plan {
                         });
                     };
                     let upstream: &PlannedUnit = &units[i];
-                    let content = match &upstream.status {
-                        Status::Fresh => cache
-                            .read_manifest(&input.stage, &upstream.key)
-                            .ok()
-                            .map(|m| m.content_digest()),
-                        // Rebuilt: expect what its last run wrote.
-                        _ => {
-                            exact = false;
-                            rebuilt.push(input.clone());
-                            last_content(cache, input)
-                        }
-                    };
-                    let content = content.unwrap_or_else(|| {
+                    if upstream.status != Status::Fresh {
                         exact = false;
-                        unbuilt.push(input.clone());
+                        rebuilt.push(input.clone());
+                    }
+                    let content = upstream.content.clone().unwrap_or_else(|| {
+                        exact = false;
                         UNBUILT.to_string()
                     });
                     inputs.insert(input.to_string(), content);
@@ -153,19 +162,11 @@ impl Plan {
                 };
                 let key = ingredients.key();
                 let is_forced = forced.contains(&meta.name);
-                let mut status = status_of(cache, &unit, &key, &ingredients, is_forced);
-                if let Status::Run(reasons) = &mut status {
-                    for input in unbuilt {
-                        reasons.retain(|r| {
-                            !matches!(r, Reason::InputChanged { input: i } if *i == input.to_string())
-                        });
-                        reasons.push(Reason::InputUnbuilt {
-                            input: input.to_string(),
-                        });
-                    }
-                } else if status == Status::Fresh && !exact {
+                let (mut status, seen) = status_of(cache, &unit, &key, &ingredients, is_forced);
+                if status == Status::Fresh && !exact {
                     status = Status::Pending(rebuilt);
                 }
+                let content = seen.map(|m| m.content_digest());
                 index.insert(unit.clone(), units.len());
                 units.push(PlannedUnit {
                     unit,
@@ -174,6 +175,7 @@ impl Plan {
                     exact,
                     ingredients,
                     status,
+                    content,
                     forced: is_forced,
                     deps,
                 });
@@ -244,6 +246,29 @@ impl Plan {
         Ok(ingredients)
     }
 
+    /// The entry folder of each input of unit `i`, with inputs committed under `keys`
+    /// (indexed like [`Plan::units`]).
+    pub fn input_dirs(
+        &self,
+        i: usize,
+        keys: &[String],
+        cache: &Cache,
+    ) -> BTreeMap<UnitRef, PathBuf> {
+        self.units[i]
+            .deps
+            .iter()
+            .map(|&d| {
+                let u = &self.units[d];
+                (u.unit.clone(), cache.entry_dir(&u.unit.stage, &keys[d]))
+            })
+            .collect()
+    }
+
+    /// Every planned unit's key, indexed like [`Plan::units`].
+    pub fn keys(&self) -> Vec<String> {
+        self.units.iter().map(|u| u.key.clone()).collect()
+    }
+
     /// Every key the plan references, as (stage, key).
     pub fn referenced(&self) -> BTreeSet<(String, String)> {
         self.units
@@ -263,42 +288,37 @@ fn visible_tables(tables: &Value, reads: &[String]) -> Value {
     Value::Object(out)
 }
 
-/// The content digest of a unit's last committed run, if its entry is still there.
-fn last_content(cache: &Cache, unit: &UnitRef) -> Option<String> {
-    let key = cache.last_key(unit)?;
-    cache
-        .read_manifest(&unit.stage, &key)
-        .ok()
-        .map(|m| m.content_digest())
-}
-
+/// The unit's status, and the manifest whose outputs its dependants are planned with: its
+/// entry's when fresh, else its last run's (if that entry is still there).
 fn status_of(
     cache: &Cache,
     unit: &UnitRef,
     key: &str,
     ingredients: &KeyIngredients,
     forced: bool,
-) -> Status {
+) -> (Status, Option<Manifest>) {
+    if !forced && cache.contains(&unit.stage, key) {
+        return (Status::Fresh, cache.read_manifest(&unit.stage, key).ok());
+    }
+    let last = cache.last_key(unit);
+    let previous = last
+        .as_ref()
+        .and_then(|k| cache.read_manifest(&unit.stage, k).ok());
     if forced {
-        return Status::Run(vec![Reason::Forced]);
+        return (Status::Run(vec![Reason::Forced]), previous);
     }
-    if cache.contains(&unit.stage, key) {
-        return Status::Fresh;
-    }
-    let reasons = match cache.last_key(unit) {
-        None => vec![Reason::NeverBuilt],
-        Some(last) if last == key => vec![Reason::EntryMissing],
-        Some(last) => match cache.read_manifest(&unit.stage, &last) {
-            Ok(previous) => {
-                let r = explain_change(&previous.ingredients, ingredients);
-                if r.is_empty() {
-                    vec![Reason::EntryMissing]
-                } else {
-                    r
-                }
+    let reasons = match (&last, &previous) {
+        (None, _) => vec![Reason::NeverBuilt],
+        (Some(last), _) if last == key => vec![Reason::EntryMissing],
+        (Some(_), Some(p)) => {
+            let r = explain_change(&p.ingredients, ingredients);
+            if r.is_empty() {
+                vec![Reason::EntryMissing]
+            } else {
+                r
             }
-            Err(_) => vec![Reason::EntryMissing],
-        },
+        }
+        (Some(_), None) => vec![Reason::EntryMissing],
     };
-    Status::Run(reasons)
+    (Status::Run(reasons), previous)
 }

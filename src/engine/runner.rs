@@ -156,7 +156,7 @@ impl Executor for InProcess {
         let shared = Mutex::new((vec![State::Waiting; to_run.len()], false));
         // Each unit's settled key: the plan's for units not run, the resolved one for
         // units run (or reused) here.
-        let keys = Mutex::new(plan.units.iter().map(|u| u.key.clone()).collect::<Vec<_>>());
+        let keys = Mutex::new(plan.keys());
         let wake = Condvar::new();
         let results = Mutex::new(vec![None::<UnitResult>; to_run.len()]);
 
@@ -226,14 +226,7 @@ impl Executor for InProcess {
                     let result = if !planned.forced && cache.contains(&planned.unit.stage, &key) {
                         UnitResult::Reused
                     } else {
-                        let inputs: BTreeMap<UnitRef, PathBuf> = planned
-                            .deps
-                            .iter()
-                            .map(|&d| {
-                                let u = &plan.units[d];
-                                (u.unit.clone(), cache.entry_dir(&u.unit.stage, &settled[d]))
-                            })
-                            .collect();
+                        let inputs = plan.input_dirs(i, &settled, cache);
                         let progress = reporter.unit_started(&planned.unit);
                         let outcome = match &self.workers {
                             Some(launcher) => {

@@ -277,7 +277,7 @@ impl Executor for SlurmExecutor {
         reporter: &dyn Reporter,
     ) -> RunReport {
         reporter.start(to_run.len());
-        let mut keys: Vec<String> = plan.units.iter().map(|u| u.key.clone()).collect();
+        let mut keys = plan.keys();
         let recipe = |i: usize| plan.units[i].ingredients.recipe();
         let mut jobs = load_jobs(cache);
         let known: BTreeSet<String> = jobs.values().map(|s| s.job.clone()).collect();
