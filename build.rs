@@ -43,8 +43,10 @@ fn main() {
     };
 
     let mut table = String::from(
-        "/// (stage, fingerprint, [(file, SHA-256)]) for every built-in stage.\n\
-         pub const CODE_FINGERPRINTS: &[(&str, &str, &[(&str, &str)])] = &[\n",
+        "/// (file, SHA-256) of each input of a fingerprint.\n\
+         pub type FingerprintInputs = &'static [(&'static str, &'static str)];\n\
+         /// (stage, fingerprint, its inputs) for every built-in stage.\n\
+         pub const CODE_FINGERPRINTS: &[(&str, &str, FingerprintInputs)] = &[\n",
     );
     let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("stages"))
         .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())

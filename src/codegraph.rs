@@ -544,7 +544,7 @@ fn parse_source(text: &str) -> Parsed {
                     .find(|&k| toks[k] == Tok::Punct(';'))
                     .unwrap_or(toks.len());
                 let mut paths = Vec::new();
-                use_tree(&toks[i + 1..end], &mut Vec::new(), &mut paths);
+                use_tree(&toks[i + 1..end], &[], &mut paths);
                 for (visible, path) in paths {
                     if public && !test_only {
                         out.reexports.push((visible, path));
@@ -630,16 +630,16 @@ fn matching(toks: &[Tok], open: usize, l: char, r: char) -> usize {
 }
 
 /// Expands a use tree (`a::b::{c, d::e as f, g::*}`) into (visible name, full path) pairs.
-fn use_tree(toks: &[Tok], prefix: &mut Vec<String>, out: &mut Vec<(String, Vec<String>)>) {
+fn use_tree(toks: &[Tok], prefix: &[String], out: &mut Vec<(String, Vec<String>)>) {
     let mut i = 0;
-    let mut path = prefix.clone();
+    let mut path = prefix.to_vec();
     while i < toks.len() {
         match &toks[i] {
             Tok::Ident(s) if s == "as" => {
                 if let Some(Tok::Ident(alias)) = toks.get(i + 1) {
                     out.push((alias.clone(), path.clone()));
                 }
-                path = prefix.clone();
+                path = prefix.to_vec();
                 i += 2;
                 // Skip to the next `,` of this level.
                 while i < toks.len() && toks[i] != Tok::Punct(',') {
@@ -653,14 +653,13 @@ fn use_tree(toks: &[Tok], prefix: &mut Vec<String>, out: &mut Vec<(String, Vec<S
             Tok::PathSep => i += 1,
             Tok::Punct('*') => {
                 out.push(("*".into(), path.clone()));
-                path = prefix.clone();
+                path = prefix.to_vec();
                 i += 1;
             }
             Tok::Punct('{') => {
                 let end = matching(toks, i, '{', '}');
-                let mut inner = path.clone();
-                use_tree(&toks[i + 1..end.min(toks.len())], &mut inner, out);
-                path = prefix.clone();
+                use_tree(&toks[i + 1..end.min(toks.len())], &path, out);
+                path = prefix.to_vec();
                 i = end + 1;
             }
             Tok::Punct(',') => {
@@ -710,7 +709,7 @@ mod tests {
     fn expands_use_trees() {
         let toks = lex("crate::a::{b, c::d as e, f::*, g::{self, h}}");
         let mut out = Vec::new();
-        use_tree(&toks, &mut Vec::new(), &mut out);
+        use_tree(&toks, &[], &mut out);
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         assert_eq!(
             out,

@@ -35,13 +35,7 @@ fn command_stage(dir: &Path, name: &str, needs: &[&str], command: &str, outputs:
 fn project() -> TestProject {
     let data = TinyDataset::new(10, 4);
     let p = TestProject::new("");
-    let stages = p.path().join("stages");
-    std::fs::create_dir_all(&stages).unwrap();
-    std::fs::copy(
-        repo_root().join("stages/data.toml"),
-        stages.join("data.toml"),
-    )
-    .unwrap();
+    let stages = p.stages_with_data();
     command_stage(
         &stages,
         "count",

@@ -104,13 +104,7 @@ fn unknown_stage_name_lists_the_valid_ones() {
 #[test]
 fn a_malformed_stage_declaration_is_named() {
     let p = TestProject::new("");
-    let stages = p.path().join("stages");
-    std::fs::create_dir_all(&stages).unwrap();
-    std::fs::copy(
-        repo_root().join("stages/data.toml"),
-        stages.join("data.toml"),
-    )
-    .unwrap();
+    let stages = p.stages_with_data();
     std::fs::write(
         stages.join("mine.toml"),
         "name = \"mine\"\ndescription = \"x\"\nversion = 1\nkind = \"command\"\ncommand = [\"true\"]\noutputs = [\"a\"]\nneeds = [\"dta\"]\n",

@@ -6,16 +6,14 @@ mod common;
 use common::*;
 use predicates::prelude::*;
 use predicates::str::contains;
-use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// A stage dir with the built-in `data` stage and two command stages: `count` (one unit
 /// per dataset) and `slow` (one unit that can be made to block).
-fn stages_dir(root: &Path) -> std::path::PathBuf {
-    let dir = root.join("stages");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(repo_root().join("stages/data.toml"), dir.join("data.toml")).unwrap();
+fn stages_dir(p: &TestProject) -> std::path::PathBuf {
+    let root = p.path();
+    let dir = p.stages_with_data();
     std::fs::write(
         dir.join("count.toml"),
         r#"name = "count"
@@ -53,7 +51,7 @@ outputs = ["out.txt"]
 fn project_with_pipeline(factor: u32, val_size: usize) -> TestProject {
     let data = TinyDataset::new(10, 4);
     let p = TestProject::new("");
-    let stages = stages_dir(p.path());
+    let stages = stages_dir(&p);
     data.write_mirror(&p.path().join("mirror"));
     let tables = data.toml("http://127.0.0.1:9/", val_size).replacen(
         "[data]\n",

@@ -290,6 +290,15 @@ pub fn tiny_training_project(n_train: usize, n_test: usize, tables: &str) -> Tes
 }
 
 impl TestProject {
+    /// A `stages/` folder of the project's own holding only the built-in `data` stage's
+    /// declaration, for tests that add stages of their own beside it.
+    pub fn stages_with_data(&self) -> PathBuf {
+        let dir = self.path().join("stages");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(repo_root().join("stages/data.toml"), dir.join("data.toml")).unwrap();
+        dir
+    }
+
     /// The entry of `stage` whose manifest mentions `needle` (e.g. a unit id).
     pub fn entry_for(&self, stage: &str, needle: &str) -> PathBuf {
         self.entries(stage)
