@@ -278,7 +278,12 @@ impl Executor for SlurmExecutor {
     ) -> RunReport {
         reporter.start(to_run.len());
         let mut keys = plan.keys();
-        let recipe = |i: usize| plan.units[i].ingredients.recipe();
+        // Each unit's recipe names its submission and exit file; hashed once here.
+        let recipes: BTreeMap<usize, String> = to_run
+            .iter()
+            .map(|&i| (i, plan.units[i].ingredients.recipe()))
+            .collect();
+        let recipe = |i: usize| recipes[&i].clone();
         let mut jobs = load_jobs(cache);
         let known: BTreeSet<String> = jobs.values().map(|s| s.job.clone()).collect();
         let states = task_states(&known);
