@@ -4,8 +4,8 @@
 //! moment leaves either a complete entry or none.
 
 use super::hash::hash_file;
-use super::key::UnitRef;
 use super::manifest::{Manifest, OutputFile};
+use super::unit::UnitRef;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};

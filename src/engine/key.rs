@@ -6,28 +6,6 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// Identifies one unit of one stage, e.g. `data/mnist`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct UnitRef {
-    pub stage: String,
-    pub id: String,
-}
-
-impl UnitRef {
-    pub fn new(stage: impl Into<String>, id: impl Into<String>) -> Self {
-        UnitRef {
-            stage: stage.into(),
-            id: id.into(),
-        }
-    }
-}
-
-impl fmt::Display for UnitRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.stage, self.id)
-    }
-}
-
 /// The ingredients of a key. They are also stored in the manifest so that a later plan
 /// can say which ingredient changed when a unit's key differs from its last run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -12,8 +12,10 @@ pub mod progress;
 pub mod runner;
 pub mod slurm;
 pub mod stage;
+pub mod unit;
 
 pub use cache::Cache;
-pub use key::{Reason, UnitRef};
+pub use key::Reason;
 pub use plan::{Plan, Status};
 pub use stage::{StageImpl, StageMeta, StageNode, UnitJob, UnitOutcome, UnitSpec};
+pub use unit::UnitRef;

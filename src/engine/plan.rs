@@ -10,9 +10,10 @@
 //! leaves its dependants as they were (early cutoff).
 
 use super::cache::{Cache, CacheError};
-use super::key::{explain_change, KeyIngredients, Reason, UnitRef, UNBUILT};
+use super::key::{explain_change, KeyIngredients, Reason, UNBUILT};
 use super::manifest::Manifest;
 use super::stage::{ConfigIssue, StageNode, UnitSpec};
+use super::unit::UnitRef;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;

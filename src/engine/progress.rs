@@ -1,9 +1,9 @@
 //! Reporters: a kdam bar when stderr is a terminal, plain lines otherwise (kdam writes
 //! carriage returns even into files, which makes CI logs unreadable), or nothing.
 
-use super::key::UnitRef;
 use super::runner::{Reporter, UnitResult};
 use super::stage::UnitProgress;
+use super::unit::UnitRef;
 use kdam::{Bar, BarExt};
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};

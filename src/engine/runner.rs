@@ -3,10 +3,11 @@
 //! cluster) plug in behind the same trait and commit through the same [`run_unit`].
 
 use super::cache::Cache;
-use super::key::{KeyIngredients, UnitRef};
+use super::key::KeyIngredients;
 use super::manifest::{rfc3339, Manifest};
 use super::plan::{Plan, PlannedUnit};
 use super::stage::{StageNode, UnitJob, UnitOutcome, UnitProgress, UnitSpec};
+use super::unit::UnitRef;
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;

@@ -1,7 +1,7 @@
 //! What the engine needs from a stage: the units a configuration asks for, and how to run
 //! one of them into a folder. Stages never touch the cache themselves.
 
-use super::key::UnitRef;
+use super::unit::UnitRef;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
