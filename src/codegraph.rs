@@ -11,8 +11,9 @@
 //!
 //! The reading is lexical, not a compiler's: it errs on the side of including a file.
 //! Comments and string literals are skipped; `#[cfg(test)]` modules are left out, since
-//! test code cannot change what a stage writes. Macros from other modules would be missed,
-//! so the crate defines none.
+//! test code cannot change what a stage writes. Two things it cannot see, so the crate
+//! avoids both: macros from other modules (it defines none), and methods written in an
+//! `impl` block in another module than their type (a call `x.method()` names no module).
 
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};

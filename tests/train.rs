@@ -6,8 +6,8 @@ mod common;
 use common::*;
 use predicates::prelude::*;
 use predicates::str::contains;
-use repro::model::train::{train, EpochLog, TrainSettings};
-use repro::model::{Activation, Arch, Loss, Optimizer, TrainData};
+use repro::model::train::{train, EpochLog};
+use repro::model::{Activation, Arch, Loss, Optimizer, TrainData, TrainSettings};
 use tch::{Device, Kind, Tensor};
 
 /// Two well-separated Gaussian-ish blobs per class in 6 dimensions, 3 classes.

@@ -3,37 +3,10 @@
 //! (`hidden.0.weight`, ..., `output.bias`), so saved snapshots load into such a module by
 //! name.
 
+use super::settings::Activation;
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Init};
 use tch::{Device, Kind, Tensor};
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Activation {
-    /// The paper's default.
-    #[default]
-    Relu,
-    Sigmoid,
-}
-
-impl Activation {
-    pub const ALL: [Activation; 2] = [Activation::Relu, Activation::Sigmoid];
-
-    /// The name used in configurations, unit ids and tables (as serialised).
-    pub fn name(self) -> &'static str {
-        match self {
-            Activation::Relu => "relu",
-            Activation::Sigmoid => "sigmoid",
-        }
-    }
-
-    pub fn apply(self, z: &Tensor) -> Tensor {
-        match self {
-            Activation::Relu => z.relu(),
-            Activation::Sigmoid => z.sigmoid(),
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Arch {
@@ -95,7 +68,7 @@ impl Mlp {
     pub fn forward(&self, x: &Tensor) -> Tensor {
         let mut a = x.shallow_clone();
         for (w, b) in &self.hidden {
-            a = self.arch.activation.apply(&a.linear(w, Some(b)));
+            a = activate(self.arch.activation, &a.linear(w, Some(b)));
         }
         a.linear(&self.output.0, Some(&self.output.1))
     }
@@ -106,7 +79,7 @@ impl Mlp {
         let mut a = x.shallow_clone();
         for (w, b) in &self.hidden {
             let z = a.linear(w, Some(b));
-            a = self.arch.activation.apply(&z);
+            a = activate(self.arch.activation, &z);
             pre.push(z);
         }
         (pre, a.linear(&self.output.0, Some(&self.output.1)))
@@ -171,5 +144,13 @@ impl Mlp {
         m.load_named(&named)
             .map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(m)
+    }
+}
+
+/// The hidden layers' nonlinearity applied to pre-activations.
+fn activate(activation: Activation, z: &Tensor) -> Tensor {
+    match activation {
+        Activation::Relu => z.relu(),
+        Activation::Sigmoid => z.sigmoid(),
     }
 }

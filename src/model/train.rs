@@ -2,57 +2,13 @@
 //! targets (or softmax cross-entropy), early stopping on validation error, snapshots.
 
 use super::mlp::{Arch, Mlp};
+use super::settings::{Loss, Optimizer, TrainSettings};
 use super::shuffle::epoch_order;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::time::Instant;
 use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Kind, Reduction, Tensor};
 use thiserror::Error;
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Loss {
-    /// Linear outputs, mean squared error against one-hot targets (the paper's default).
-    #[default]
-    Mse,
-    /// Softmax outputs with cross-entropy.
-    Ce,
-}
-
-impl Loss {
-    pub const ALL: [Loss; 2] = [Loss::Mse, Loss::Ce];
-
-    /// The name used in configurations, unit ids and tables (as serialised).
-    pub fn name(self) -> &'static str {
-        match self {
-            Loss::Mse => "mse",
-            Loss::Ce => "ce",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Optimizer {
-    Adam,
-    Sgd,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TrainSettings {
-    pub loss: Loss,
-    pub optimizer: Optimizer,
-    pub lr: f64,
-    pub batch_size: usize,
-    pub max_epochs: usize,
-    /// Stop once validation error has not improved for this many epochs.
-    pub patience: Option<usize>,
-    pub seed: u64,
-    /// Save the weights after these epochs (0 is the initialisation).
-    pub snapshot_epochs: Vec<usize>,
-    /// Save the weights after these optimiser steps of the first epoch (1-based).
-    pub snapshot_steps: Vec<usize>,
-}
 
 /// Training data on the training device; labels are int64 class indices.
 pub struct TrainData {

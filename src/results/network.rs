@@ -1,7 +1,7 @@
 //! Which networks a reader looks at: the network identity the tables carry, sweeps, and
 //! the analysis units (snapshots of trained networks) a figure reads.
 
-use crate::model::{Activation, Loss};
+use crate::model::settings::{Activation, Loss, NetworkParams};
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -22,6 +22,17 @@ pub struct NetKey {
 }
 
 impl NetKey {
+    /// The network a train unit's parameters describe, without its seed.
+    pub fn of(p: &NetworkParams) -> Self {
+        NetKey {
+            dataset: p.dataset.clone(),
+            depth: p.depth,
+            width: p.width,
+            activation: p.activation,
+            loss: p.settings.loss,
+        }
+    }
+
     /// A network with the paper's activation and loss.
     pub fn new(dataset: &str, depth: usize, width: usize) -> Self {
         NetKey {

@@ -4,7 +4,7 @@
 use super::files::{FRACTIONS, HISTOGRAM, METRICS};
 use super::network::NetKey;
 use crate::formats::table::{Column, Table};
-use crate::model::{Activation, Loss};
+use crate::model::settings::{Activation, Loss};
 use std::path::Path;
 
 pub type LoadError = Box<dyn std::error::Error + Send + Sync>;

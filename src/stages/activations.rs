@@ -8,8 +8,8 @@ use crate::engine::stage::{
 };
 use crate::engine::UnitRef;
 use crate::formats::activations::{ActivationWriter, Attributes, Compression};
+use crate::model::settings::NetworkParams;
 use crate::model::{device_name, Arch, Mlp};
-use crate::stages::train::NetworkParams;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;

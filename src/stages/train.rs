@@ -9,10 +9,10 @@ use crate::engine::UnitRef;
 use crate::formats::table::{Column, Table};
 use crate::model::train::EpochLog;
 use crate::model::{
-    device_name, train, Activation, Arch, Loss, Mlp, Optimizer, TrainData, TrainSettings,
+    device_name, train, Activation, Arch, Loss, Mlp, NetworkParams, Optimizer, TrainData,
+    TrainSettings,
 };
-use crate::results::NetKey;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -69,52 +69,25 @@ struct SweepHead {
     widths: Vec<usize>,
 }
 
-/// Everything that determines one trained network: the unit's parameters. The training
-/// settings are embedded (flattened: the unit's parameters keep one flat object).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NetworkParams {
-    pub dataset: String,
-    pub depth: usize,
-    pub width: usize,
-    pub activation: Activation,
-    /// Train on the first N samples of the `train` split only (0: all of it).
-    pub train_subset: usize,
-    #[serde(flatten)]
-    pub settings: TrainSettings,
+/// The readable part of a network's unit id.
+fn base_id(n: &NetworkParams) -> String {
+    format!(
+        "{}-{}x{}-{}-{}-s{}",
+        n.dataset,
+        n.depth,
+        n.width,
+        n.activation.name(),
+        n.settings.loss.name(),
+        n.settings.seed
+    )
 }
 
-impl NetworkParams {
-    /// The readable part of the unit id.
-    fn base_id(&self) -> String {
-        format!(
-            "{}-{}x{}-{}-{}-s{}",
-            self.dataset,
-            self.depth,
-            self.width,
-            self.activation.name(),
-            self.settings.loss.name(),
-            self.settings.seed
-        )
-    }
-
-    /// The network as the analysis tables name it (without its seed).
-    pub fn net_key(&self) -> NetKey {
-        NetKey {
-            dataset: self.dataset.clone(),
-            depth: self.depth,
-            width: self.width,
-            activation: self.activation,
-            loss: self.settings.loss,
-        }
-    }
-
-    /// The parameters that make two networks the same training run (snapshots aside).
-    fn identity(&self) -> Value {
-        let mut v = serde_json::to_value(self).expect("serialisable");
-        v.as_object_mut().unwrap().remove("snapshot_epochs");
-        v.as_object_mut().unwrap().remove("snapshot_steps");
-        v
-    }
+/// The parameters that make two networks the same training run (snapshots aside).
+fn identity(n: &NetworkParams) -> Value {
+    let mut v = serde_json::to_value(n).expect("serialisable");
+    v.as_object_mut().unwrap().remove("snapshot_epochs");
+    v.as_object_mut().unwrap().remove("snapshot_steps");
+    v
 }
 
 /// Splits an object into its `keys` (deserialised as `H`) and the rest (as [`Knobs`]),
@@ -304,7 +277,7 @@ pub fn expand_networks(
                                 snapshot_steps: snap_steps.clone(),
                             },
                         };
-                        match networks.iter_mut().find(|n| n.identity() == net.identity()) {
+                        match networks.iter_mut().find(|n| identity(n) == identity(&net)) {
                             Some(existing) => {
                                 let (into, from) = (&mut existing.settings, &net.settings);
                                 into.snapshot_epochs.extend(&from.snapshot_epochs);
@@ -327,12 +300,12 @@ pub fn expand_networks(
     // Readable ids; networks that differ only in settings outside the id get a short hash.
     let mut out = Vec::new();
     for n in &networks {
-        let base = n.base_id();
-        let clash = networks.iter().filter(|m| m.base_id() == base).count() > 1;
+        let base = base_id(n);
+        let clash = networks.iter().filter(|m| base_id(m) == base).count() > 1;
         let id = if clash {
             format!(
                 "{base}-{}",
-                &sha256_hex(n.identity().to_string().as_bytes())[..8]
+                &sha256_hex(identity(n).to_string().as_bytes())[..8]
             )
         } else {
             base
@@ -526,8 +499,8 @@ mod tests {
         let flat = "activation batch_size dataset depth loss lr max_epochs optimizer patience seed snapshot_epochs snapshot_steps train_subset width";
         assert_eq!(keys.join(" "), flat);
         assert_eq!(serde_json::from_value::<NetworkParams>(v).unwrap(), net);
-        let identity = net.identity();
+        let identity = identity(&net);
         assert!(identity.get("snapshot_epochs").is_none() && identity.get("seed").is_some());
-        assert_eq!(net.base_id(), "mnist-2x8-relu-mse-s1");
+        assert_eq!(base_id(&net), "mnist-2x8-relu-mse-s1");
     }
 }

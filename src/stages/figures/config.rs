@@ -1,6 +1,6 @@
 //! The `[figures]` table: which networks each figure shows (defaults: the paper's).
 
-use crate::model::{Activation, Loss};
+use crate::model::settings::{Activation, Loss};
 use crate::results::NetKey;
 use serde::{Deserialize, Serialize};
 

@@ -4,7 +4,7 @@
 
 use super::config::FiguresTable;
 use crate::engine::stage::UnitError;
-use crate::model::Loss;
+use crate::model::settings::Loss;
 use crate::plots::heatmap::HeatMap;
 use crate::plots::{Figure, Mark, Panel, Series};
 use crate::results::{aggregate, AnalysisUnit, MetricRow, NetKey, Sweep};

@@ -28,8 +28,8 @@ use crate::engine::stage::{
     parse_tables, ConfigIssue, StageImpl, UnitError, UnitJob, UnitOutcome, UnitSpec,
 };
 use crate::engine::UnitRef;
+use crate::model::settings::NetworkParams;
 use crate::results::{load_metrics, AnalysisUnit, NetKey};
-use crate::stages::train::NetworkParams;
 use config::{FiguresTable, Tables};
 use figure::{Chart, Def, Inputs};
 use serde_json::{json, Value};
@@ -94,7 +94,7 @@ impl StageImpl for FiguresStage {
             .map(|u| {
                 let p: NetworkParams =
                     serde_json::from_value(u.params.clone()).expect("train params round-trip");
-                (u.id.as_str(), p.net_key())
+                (u.id.as_str(), NetKey::of(&p))
             })
             .collect();
         let analysis = AnalysisUnit::list(
