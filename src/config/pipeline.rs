@@ -75,7 +75,7 @@ impl PipelineConfig {
             message: e.to_string(),
         })?;
         let source = TomlSource::new(text);
-        let non_finite = first_non_finite("", &toml::Value::Table(raw.clone()));
+        let non_finite = raw.iter().find_map(|(k, v)| first_non_finite(k, v));
         let mut config = PipelineConfig {
             file: file.to_path_buf(),
             profile: None,
