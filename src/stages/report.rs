@@ -135,7 +135,7 @@ impl StageImpl for ReportStage {
             let d: Value =
                 serde_json::from_str(&std::fs::read_to_string(dir.join("dataset.json"))?)?;
             datasets.push(
-                json!({ "name": r.id, "splits": d["splits"], "digests": d["payload_sha256"] }),
+                json!({ "name": r.id, "splits": d["splits"], "digests": sorted_pairs(&d["payload_sha256"]) }),
             );
         }
         let provenance = provenance(job)?;
@@ -246,4 +246,15 @@ fn provenance(job: &UnitJob) -> Result<Vec<Value>, UnitError> {
             .unwrap_or(order.len())
     });
     Ok(out)
+}
+
+/// An object's entries as `[{"name", "value"}]` in key order: Tera iterates a map in no
+/// fixed order, which made the rendered report differ from run to run (`repro audit`).
+fn sorted_pairs(map: &Value) -> Vec<Value> {
+    let mut pairs: Vec<(&String, &Value)> = map.as_object().into_iter().flatten().collect();
+    pairs.sort_by(|a, b| a.0.cmp(b.0));
+    pairs
+        .into_iter()
+        .map(|(name, value)| json!({ "name": name, "value": value }))
+        .collect()
 }
