@@ -7,7 +7,7 @@ use common::*;
 use predicates::prelude::*;
 use predicates::str::contains;
 use repro::model::train::{train, EpochLog};
-use repro::model::{Activation, Arch, Loss, Optimizer, TrainData, TrainSettings};
+use repro::model::{Activation, Arch, Loss, Optimizer, Stop, TrainData, TrainSettings};
 use tch::{Device, Kind, Tensor};
 
 /// Two well-separated Gaussian-ish blobs per class in 6 dimensions, 3 classes.
@@ -57,7 +57,7 @@ fn settings(seed: u64) -> TrainSettings {
         lr: 0.01,
         batch_size: 32,
         max_epochs: 12,
-        patience: None,
+        stop: Stop::Epochs,
         seed,
         snapshot_epochs: vec![1, 3],
         snapshot_steps: vec![1, 5],
@@ -108,7 +108,8 @@ fn learns_a_separable_task_and_keeps_the_best_epoch() {
     let first_best = rows.iter().find(|r| r.val_acc == best).unwrap();
     assert_eq!(outcome.best_epoch, first_best.epoch);
     assert_eq!(outcome.log.len(), 13, "init row and 12 epochs");
-    // Snapshot schedule: init, steps 1 and 5 of epoch 1, epochs 1 and 3, then best.
+    // Snapshot schedule: init, steps 1 and 5 of epoch 1, epochs 1 and 3, the final epoch
+    // (`stop = epochs`: the last), then best.
     let labels: Vec<(&str, usize, usize)> = snaps
         .iter()
         .map(|(l, e, s, _)| (l.as_str(), *e, *s))
@@ -122,6 +123,7 @@ fn learns_a_separable_task_and_keeps_the_best_epoch() {
             ("step-5", 0, 5),
             ("epoch-1", 1, steps_per_epoch),
             ("epoch-3", 3, 3 * steps_per_epoch),
+            ("final", 12, 12 * steps_per_epoch),
             (
                 "best",
                 outcome.best_epoch,
@@ -215,19 +217,66 @@ fn glorot_uniform_weights_and_zero_biases() {
 }
 
 #[test]
-fn patience_stops_early_but_not_before_a_requested_snapshot() {
+fn patience_stops_early_and_later_snapshots_never_change_best_or_final() {
     let mut s = settings(5);
     s.lr = 1e-9; // nothing improves after epoch 0
-    s.patience = Some(2);
-    s.snapshot_epochs = vec![4];
-    let (outcome, snaps, _) = run(5, s);
-    assert_eq!(outcome.epochs_run, 4, "ran until the epoch-4 snapshot");
-    assert!(snaps.iter().any(|(l, ..)| l == "epoch-4"));
-    let mut s = settings(5);
-    s.lr = 1e-9;
-    s.patience = Some(2);
+    s.stop = Stop::Patience { patience: 2 };
     s.snapshot_epochs = vec![];
-    assert_eq!(run(5, s).0.epochs_run, 2);
+    let (alone, snaps_alone, _) = run(5, s.clone());
+    assert_eq!(alone.epochs_run, 2);
+    assert_eq!((alone.stopped.epoch, alone.stopped.by_rule), (2, true));
+    // A snapshot asked for after the stop: training goes on to take it, but `best` and
+    // `final` are the networks the rule chose, bit for bit.
+    s.snapshot_epochs = vec![4];
+    let (longer, snaps_longer, _) = run(5, s);
+    assert_eq!(longer.epochs_run, 4, "ran until the epoch-4 snapshot");
+    assert_eq!(longer.stopped.epoch, 2);
+    assert!(snaps_longer.iter().any(|(l, ..)| l == "epoch-4"));
+    for label in ["best", "final"] {
+        let find = |snaps: &Snaps| {
+            snaps
+                .iter()
+                .find(|(l, ..)| l == label)
+                .map(|(_, e, _, t)| {
+                    (
+                        *e,
+                        t.iter()
+                            .map(|(n, t)| (n.clone(), t.copy()))
+                            .collect::<Vec<_>>(),
+                    )
+                })
+                .unwrap_or_else(|| panic!("no `{label}` snapshot"))
+        };
+        let (a, b) = (find(&snaps_alone), find(&snaps_longer));
+        assert_eq!(a.0, b.0, "{label}: same epoch");
+        for ((n, x), (_, y)) in a.1.iter().zip(&b.1) {
+            assert!(x.equal(y), "{label}: tensor {n} differs");
+        }
+    }
+}
+
+#[test]
+fn convergence_stops_once_the_training_loss_flattens() {
+    let mut s = settings(3);
+    s.max_epochs = 60;
+    s.snapshot_epochs = vec![];
+    s.stop = Stop::Converged {
+        window: 3,
+        tolerance: 0.15,
+    };
+    let (outcome, snaps, log) = run(3, s);
+    let stop = outcome.stopped.epoch;
+    assert!(outcome.stopped.by_rule, "{}", outcome.stopped.reason);
+    assert_eq!(outcome.epochs_run, stop);
+    // Recomputed from the logged losses: the mean of the last 3 epochs is under 15% below
+    // the mean of the 3 before at the stop, and not at any earlier epoch with two windows.
+    let mean = |from: usize| (from..from + 3).map(|e| log[e].train_loss).sum::<f64>() / 3.0;
+    let fall = |e: usize| (mean(e - 5) - mean(e - 2)) / mean(e - 5);
+    assert!(fall(stop) < 0.15, "fall {}", fall(stop));
+    assert!((6..stop).all(|e| fall(e) >= 0.15));
+    let final_epoch = snaps.iter().find(|(l, ..)| l == "final").map(|s| s.1);
+    assert_eq!(final_epoch, Some(stop));
+    assert!(outcome.best_epoch <= stop);
 }
 
 // ---- the stage, through the CLI -------------------------------------------------------

@@ -6,8 +6,11 @@
 //! | `/{split}/preact/{l}` | float32 | [N, width], l = 1..depth |
 //! | `/{split}/output` | float32 | [N, classes] |
 //!
-//! with root attributes `dataset`, `depth`, `width`, `activation`, `loss`, `seed`, `epoch`,
-//! `step`, `snapshot` and `key`. Datasets are chunked by rows and compressed with a filter
+//! with root attributes `dataset`, `depth`, `width`, `activation`, `loss`, `optimizer`,
+//! `training` (the other training settings, one label), `seed`, `epoch`, `step` and
+//! `snapshot`. The file does not name its cache key: identical activations from edited
+//! code are identical bytes, so an unchanged forward pass leaves the analysis fresh.
+//! Datasets are chunked by rows and compressed with a filter
 //! plain h5py reads (lzf, or gzip with shuffle).
 
 /// The file name of a snapshot's activation file inside its cache entry.
@@ -63,11 +66,13 @@ pub struct Attributes {
     pub width: usize,
     pub activation: String,
     pub loss: String,
+    pub optimizer: String,
+    /// [`crate::model::settings::training_label`]: lr, batch, stopping rule, cap, subset.
+    pub training: String,
     pub seed: u64,
     pub epoch: usize,
     pub step: usize,
     pub snapshot: String,
-    pub key: String,
 }
 
 /// Writes one split at a time, in row blocks.
@@ -114,11 +119,12 @@ impl ActivationWriter {
         int("width", attrs.width as i64)?;
         text("activation", &attrs.activation)?;
         text("loss", &attrs.loss)?;
+        text("optimizer", &attrs.optimizer)?;
+        text("training", &attrs.training)?;
         int("seed", attrs.seed as i64)?;
         int("epoch", attrs.epoch as i64)?;
         int("step", attrs.step as i64)?;
         text("snapshot", &attrs.snapshot)?;
-        text("key", &attrs.key)?;
         Ok(ActivationWriter {
             file,
             path: path.to_path_buf(),
@@ -244,11 +250,12 @@ impl ActivationReader {
             width: int("width")? as usize,
             activation: text("activation")?,
             loss: text("loss")?,
+            optimizer: text("optimizer")?,
+            training: text("training")?,
             seed: int("seed")? as u64,
             epoch: int("epoch")? as usize,
             step: int("step")? as usize,
             snapshot: text("snapshot")?,
-            key: text("key")?,
         };
         Ok(ActivationReader {
             file,
@@ -366,11 +373,12 @@ mod tests {
             width: 3,
             activation: "relu".into(),
             loss: "mse".into(),
+            optimizer: "adam".into(),
+            training: "lr=0.001".into(),
             seed: 1,
             epoch: 0,
             step: 0,
             snapshot: "init".into(),
-            key: "k".into(),
         }
     }
 

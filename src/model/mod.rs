@@ -4,10 +4,11 @@
 pub mod mlp;
 pub mod settings;
 pub mod shuffle;
+pub mod stopping;
 pub mod train;
 
 pub use mlp::{Arch, Mlp};
-pub use settings::{Activation, Loss, NetworkParams, Optimizer, TrainSettings};
+pub use settings::{Activation, Loss, NetworkParams, Optimizer, Stop, TrainSettings};
 pub use train::{train, TrainData, TrainError};
 
 use tch::Device;

@@ -1,9 +1,11 @@
 //! The training loop (paper Sec. 3.1): mini-batch Adam (or SGD) on MSE against one-hot
-//! targets (or softmax cross-entropy), early stopping on validation error, snapshots.
+//! targets (or softmax cross-entropy), a stopping rule ([`super::stopping`]), the
+//! smallest-validation-error epoch kept as `best`, snapshots.
 
 use super::mlp::{Arch, Mlp};
 use super::settings::{Loss, Optimizer, TrainSettings};
 use super::shuffle::epoch_order;
+use super::stopping::{self, Stopped};
 use serde::Serialize;
 use std::time::Instant;
 use tch::nn::{self, OptimizerConfig};
@@ -49,7 +51,11 @@ pub struct TrainOutcome {
     pub best_val_acc: f64,
     /// The network holding the best weights.
     pub best: Mlp,
+    /// Epochs trained, including any after the stop that later snapshots asked for.
     pub epochs_run: usize,
+    /// Where and why the stopping rule (or the cap) ended training: `best` is chosen
+    /// from the epochs up to here, and the `final` snapshot is this epoch's network.
+    pub stopped: Stopped,
 }
 
 /// A snapshot is handed to this as soon as it is taken: (label, epoch, step, tensors).
@@ -144,6 +150,8 @@ pub fn train(
     let mut best = (log[0].val_acc, 0usize, 0usize, model.named_copy());
     let mut step = 0usize;
     let mut epochs_run = 0;
+    let mut stopped: Option<Stopped> = None;
+    let last_snapshot = settings.snapshot_epochs.iter().copied().max().unwrap_or(0);
 
     for epoch in 1..=settings.max_epochs {
         let clock = Instant::now();
@@ -192,16 +200,25 @@ pub fn train(
         if settings.snapshot_epochs.contains(&epoch) {
             save(&format!("epoch-{epoch}"), epoch, step, &model, snapshot)?;
         }
-        // Lowest validation error wins; ties go to the earliest epoch.
-        if val_acc > best.0 {
-            best = (val_acc, epoch, step, model.named_copy());
-        }
-        // Early stopping never cuts off a snapshot that was asked for.
-        let last_snapshot = settings.snapshot_epochs.iter().copied().max().unwrap_or(0);
-        if let Some(p) = settings.patience {
-            if epoch - best.1 >= p && epoch >= last_snapshot {
-                break;
+        if stopped.is_none() {
+            // Lowest validation error wins; ties go to the earliest epoch.
+            if val_acc > best.0 {
+                best = (val_acc, epoch, step, model.named_copy());
             }
+            let losses: Vec<f64> = log.iter().map(|r| r.train_loss).collect();
+            stopped = stopping::check(&settings.stop, &losses, epoch, best.1);
+            if stopped.is_none() && epoch == settings.max_epochs {
+                stopped = Some(stopping::at_cap(&settings.stop, &losses, epoch));
+            }
+            if stopped.is_some() {
+                save("final", epoch, step, &model, snapshot)?;
+            }
+        }
+        // Epochs after the stop only serve snapshots asked for beyond it: they never
+        // change `best` or `final`, so the same rule gives the same networks whatever
+        // the snapshot schedule.
+        if stopped.is_some() && epoch >= last_snapshot {
+            break;
         }
     }
     let (best_val_acc, best_epoch, best_step, weights) = best;
@@ -220,5 +237,8 @@ pub fn train(
         best_val_acc,
         best: best_model,
         epochs_run,
+        // The loop sets it by `max_epochs` at the latest; only `max_epochs = 0` gets here
+        // without it.
+        stopped: stopped.unwrap_or_else(|| stopping::at_cap(&settings.stop, &[], 0)),
     })
 }

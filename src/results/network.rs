@@ -1,14 +1,18 @@
 //! Which networks a reader looks at: the network identity the tables carry, sweeps, and
 //! the analysis units (snapshots of trained networks) a figure reads.
 
-use crate::model::settings::{Activation, Loss, NetworkParams};
+use crate::model::settings::{training_label, Activation, Loss, NetworkParams, Optimizer};
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
-/// A network as the analysis tables name it: the training unit without its seed (and
-/// without the settings the tables do not carry). It is also how `[figures]` names a
-/// network: activation and loss default to the paper's (`relu`, `mse`).
+/// A network as the analysis tables name it: the training unit without its seed. Seeds
+/// of one network are averaged; networks trained any other way differently (optimiser,
+/// learning rate, stopping rule...) are kept apart.
+///
+/// It is also how `[figures]` names a network: activation, loss and optimiser default to
+/// the paper's (`relu`, `mse`, `adam`), and a selection never names `training` (empty:
+/// whatever the configuration trains; see [`NetKey::selects`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NetKey {
@@ -19,6 +23,11 @@ pub struct NetKey {
     pub activation: Activation,
     #[serde(default)]
     pub loss: Loss,
+    #[serde(default)]
+    pub optimizer: Optimizer,
+    /// The other training settings as one label ([`training_label`]).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub training: String,
 }
 
 impl NetKey {
@@ -30,7 +39,22 @@ impl NetKey {
             width: p.width,
             activation: p.activation,
             loss: p.settings.loss,
+            optimizer: p.settings.optimizer,
+            training: training_label(p),
         }
+    }
+
+    /// Whether this network is the one a selection names: the same dataset, shape,
+    /// activation, loss and optimiser, and the same training label unless the selection
+    /// leaves it empty.
+    pub fn selects(&self, selection: &NetKey) -> bool {
+        self.dataset == selection.dataset
+            && self.depth == selection.depth
+            && self.width == selection.width
+            && self.activation == selection.activation
+            && self.loss == selection.loss
+            && self.optimizer == selection.optimizer
+            && (selection.training.is_empty() || self.training == selection.training)
     }
 
     /// A network with the paper's activation and loss.
@@ -41,12 +65,17 @@ impl NetKey {
             width,
             activation: Activation::default(),
             loss: Loss::default(),
+            optimizer: Optimizer::default(),
+            training: String::new(),
         }
     }
 
-    /// Trained with the paper's default activation and loss (the networks of its sweeps).
+    /// Trained with the paper's default activation, loss and optimiser (the networks of
+    /// its sweeps).
     pub fn is_paper_default(&self) -> bool {
-        self.activation == Activation::default() && self.loss == Loss::default()
+        self.activation == Activation::default()
+            && self.loss == Loss::default()
+            && self.optimizer == Optimizer::default()
     }
 
     /// Depth x width, as figures and claims label a network.
@@ -54,14 +83,27 @@ impl NetKey {
         format!("{}x{}", self.depth, self.width)
     }
 
-    /// Networks sort by dataset, depth, width, then activation and loss by name.
-    fn order(&self) -> (&str, usize, usize, &'static str, &'static str) {
+    /// Networks sort by dataset, depth, width, then activation, loss and optimiser by
+    /// name, then training label.
+    fn order(
+        &self,
+    ) -> (
+        &str,
+        usize,
+        usize,
+        &'static str,
+        &'static str,
+        &'static str,
+        &str,
+    ) {
         (
             &self.dataset,
             self.depth,
             self.width,
             self.activation.name(),
             self.loss.name(),
+            self.optimizer.name(),
+            &self.training,
         )
     }
 }

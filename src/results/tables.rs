@@ -4,7 +4,7 @@
 use super::files::{FRACTIONS, HISTOGRAM, METRICS};
 use super::network::NetKey;
 use crate::formats::table::{Column, Table};
-use crate::model::settings::{Activation, Loss};
+use crate::model::settings::{Activation, Loss, Optimizer};
 use std::path::Path;
 
 pub type LoadError = Box<dyn std::error::Error + Send + Sync>;
@@ -103,6 +103,7 @@ impl Loaded {
     fn identity(&self, i: usize) -> Result<(NetKey, i64, String), LoadError> {
         let activation = &self.text("activation")?[i];
         let loss = &self.text("loss")?[i];
+        let optimizer = &self.text("optimizer")?[i];
         let unknown = |what: &str, v: &str| -> LoadError {
             format!("{}: unknown {what} `{v}`", self.file.display()).into()
         };
@@ -119,6 +120,11 @@ impl Loaded {
                     .into_iter()
                     .find(|l| l.name() == loss)
                     .ok_or_else(|| unknown("loss", loss))?,
+                optimizer: Optimizer::ALL
+                    .into_iter()
+                    .find(|o| o.name() == optimizer)
+                    .ok_or_else(|| unknown("optimizer", optimizer))?,
+                training: self.text("training")?[i].clone(),
             },
             self.int("seed")?[i],
             self.text("snapshot")?[i].clone(),

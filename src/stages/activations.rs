@@ -8,7 +8,7 @@ use crate::engine::stage::{
 };
 use crate::engine::UnitRef;
 use crate::formats::activations::{ActivationWriter, Attributes, Compression};
-use crate::model::settings::NetworkParams;
+use crate::model::settings::{training_label, NetworkParams};
 use crate::model::{device_name, Arch, Mlp};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -171,11 +171,12 @@ impl StageImpl for ActivationsStage {
             width: arch.width,
             activation: arch.activation.name().into(),
             loss: net.settings.loss.name().into(),
+            optimizer: net.settings.optimizer.name().into(),
+            training: training_label(&net),
             seed: net.settings.seed,
             epoch: snap["epoch"].as_u64().unwrap_or(0) as usize,
             step: snap["step"].as_u64().unwrap_or(0) as usize,
             snapshot: label.to_string(),
-            key: job.key.to_string(),
         };
         let writer =
             ActivationWriter::create(&job.out_dir.join(FILE), &attrs, compression, chunk_rows)?;

@@ -321,6 +321,8 @@ impl Rows {
         self.int("width", a.width as i64);
         self.text("activation", &a.activation);
         self.text("loss", &a.loss);
+        self.text("optimizer", &a.optimizer);
+        self.text("training", &a.training);
         self.int("seed", a.seed as i64);
         self.text("snapshot", &a.snapshot);
         self.int("epoch", a.epoch as i64);

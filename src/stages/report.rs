@@ -205,7 +205,7 @@ fn training_settings(networks: &[Value]) -> Vec<Value> {
         let p = &n["params"];
         let s = json!({
             "activation": p["activation"], "loss": p["loss"], "optimizer": p["optimizer"], "lr": p["lr"],
-            "batch_size": p["batch_size"], "max_epochs": p["max_epochs"], "patience": p["patience"],
+            "batch_size": p["batch_size"], "max_epochs": p["max_epochs"], "stop": n["stop_rule"],
             "train_subset": p["train_subset"], "device": n["device"],
         });
         let e = groups.entry(s.to_string()).or_insert((s, 0, Vec::new()));

@@ -9,7 +9,7 @@ use crate::engine::UnitRef;
 use crate::formats::table::{Column, Table};
 use crate::model::train::EpochLog;
 use crate::model::{
-    device_name, train, Activation, Arch, Loss, Mlp, NetworkParams, Optimizer, TrainData,
+    device_name, train, Activation, Arch, Loss, Mlp, NetworkParams, Optimizer, Stop, TrainData,
     TrainSettings,
 };
 use serde::Deserialize;
@@ -28,7 +28,7 @@ struct Knobs {
     lr: Option<f64>,
     batch_size: Option<usize>,
     max_epochs: Option<usize>,
-    patience: Option<usize>,
+    stop: Option<Stop>,
     seeds: Option<Vec<u64>>,
     /// Train on the first N samples of the `train` split only (0: all of it).
     train_subset: Option<usize>,
@@ -46,7 +46,7 @@ impl Knobs {
             lr: over.lr.or(self.lr),
             batch_size: over.batch_size.or(self.batch_size),
             max_epochs: over.max_epochs.or(self.max_epochs),
-            patience: over.patience.or(self.patience),
+            stop: over.stop.clone().or_else(|| self.stop.clone()),
             seeds: over.seeds.clone().or_else(|| self.seeds.clone()),
             train_subset: over.train_subset.or(self.train_subset),
             snapshot_epochs: over
@@ -69,10 +69,15 @@ struct SweepHead {
     widths: Vec<usize>,
 }
 
-/// The readable part of a network's unit id.
+/// The readable part of a network's unit id; the optimiser is named where it is not the
+/// paper's (Adam).
 fn base_id(n: &NetworkParams) -> String {
+    let optimizer = match n.settings.optimizer {
+        Optimizer::Adam => String::new(),
+        other => format!("-{}", other.name()),
+    };
     format!(
-        "{}-{}x{}-{}-{}-s{}",
+        "{}-{}x{}-{}-{}{optimizer}-s{}",
         n.dataset,
         n.depth,
         n.width,
@@ -150,7 +155,7 @@ pub fn expand_networks(
         lr: Some(1e-3),
         batch_size: Some(128),
         max_epochs: Some(50),
-        patience: None,
+        stop: Some(Stop::Epochs),
         seeds: Some(vec![1]),
         train_subset: Some(0),
         snapshot_epochs: Some(Vec::new()),
@@ -202,11 +207,21 @@ pub fn expand_networks(
         )?;
         let max_epochs = k.max_epochs.unwrap();
         check(max_epochs >= 1, "max_epochs", "must be at least 1")?;
-        check(
-            k.patience.is_none_or(|p| p >= 1),
-            "patience",
-            "must be at least 1",
-        )?;
+        let stop = k.stop.clone().unwrap();
+        match stop {
+            Stop::Epochs => {}
+            Stop::Patience { patience } => {
+                check(patience >= 1, "stop.patience", "must be at least 1")?
+            }
+            Stop::Converged { window, tolerance } => {
+                check(window >= 1, "stop.window", "must be at least 1")?;
+                check(
+                    tolerance.is_finite() && tolerance > 0.0 && tolerance < 1.0,
+                    "stop.tolerance",
+                    "must be a fraction between 0 and 1 (0.01 is 1%)",
+                )?;
+            }
+        }
         let seeds = k.seeds.clone().unwrap();
         check(!seeds.is_empty(), "seeds", "list at least one seed")?;
         let mut snap_epochs = k.snapshot_epochs.clone().unwrap();
@@ -271,7 +286,7 @@ pub fn expand_networks(
                                 lr,
                                 batch_size: k.batch_size.unwrap(),
                                 max_epochs,
-                                patience: k.patience,
+                                stop: stop.clone(),
                                 seed,
                                 snapshot_epochs: snap_epochs.clone(),
                                 snapshot_steps: snap_steps.clone(),
@@ -395,8 +410,11 @@ impl StageImpl for TrainStage {
             job.progress.advance(epoch as u64);
             if epoch > 0 {
                 job.progress.note(&format!(
-                    "epoch {epoch}: loss {:.4}, val acc {:.4} ({:.1}s)",
-                    row.train_loss, row.val_acc, row.seconds
+                    "epoch {epoch}/{}: train loss {:.5}, val error {:.2}% ({:.1}s)",
+                    settings.max_epochs,
+                    row.train_loss,
+                    100.0 * (1.0 - row.val_acc),
+                    row.seconds
                 ));
             }
         };
@@ -416,6 +434,10 @@ impl StageImpl for TrainStage {
             "best_val_acc": outcome.best_val_acc,
             "test_acc": test_acc,
             "epochs_run": outcome.epochs_run,
+            "stop_epoch": outcome.stopped.epoch,
+            "stopped_by_rule": outcome.stopped.by_rule,
+            "stop_reason": outcome.stopped.reason,
+            "stop_rule": settings.stop.describe(settings.max_epochs),
             "threads": threads,
             "device": device_name(device),
         });
@@ -430,6 +452,7 @@ impl StageImpl for TrainStage {
                 "best_epoch": outcome.best_epoch,
                 "best_val_acc": outcome.best_val_acc,
                 "epochs_run": outcome.epochs_run,
+                "stop_reason": outcome.stopped.reason,
                 // Timings vary from run to run: they live here, never in an output file.
                 "mean_epoch_s": mean_epoch_s,
                 "epoch_seconds": outcome.log.iter().map(|r| r.seconds).collect::<Vec<_>>(),
@@ -488,7 +511,10 @@ mod tests {
                 lr: 1e-3,
                 batch_size: 128,
                 max_epochs: 5,
-                patience: None,
+                stop: Stop::Converged {
+                    window: 3,
+                    tolerance: 0.01,
+                },
                 seed: 1,
                 snapshot_epochs: vec![1],
                 snapshot_steps: vec![10],
@@ -496,11 +522,19 @@ mod tests {
         };
         let v = serde_json::to_value(&net).unwrap();
         let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
-        let flat = "activation batch_size dataset depth loss lr max_epochs optimizer patience seed snapshot_epochs snapshot_steps train_subset width";
+        let flat = "activation batch_size dataset depth loss lr max_epochs optimizer seed snapshot_epochs snapshot_steps stop train_subset width";
         assert_eq!(keys.join(" "), flat);
         assert_eq!(serde_json::from_value::<NetworkParams>(v).unwrap(), net);
         let identity = identity(&net);
         assert!(identity.get("snapshot_epochs").is_none() && identity.get("seed").is_some());
         assert_eq!(base_id(&net), "mnist-2x8-relu-mse-s1");
+        let sgd = NetworkParams {
+            settings: TrainSettings {
+                optimizer: Optimizer::Sgd,
+                ..net.settings.clone()
+            },
+            ..net
+        };
+        assert_eq!(base_id(&sgd), "mnist-2x8-relu-mse-sgd-s1");
     }
 }

@@ -36,6 +36,9 @@ pub struct FiguresTable {
     /// The perplexity below which a layer counts as past the transition.
     #[serde(default = "d_two")]
     pub transition_perplexity: f64,
+    /// The networks of the convergence study: their epoch snapshots against epoch.
+    #[serde(default = "d_convergence")]
+    pub convergence_networks: Vec<NetKey>,
 }
 
 fn d_fig1() -> NetKey {
@@ -50,6 +53,12 @@ fn d_sigmoid() -> NetKey {
         loss: Loss::Ce,
         ..NetKey::new("fashion-mnist", 7, 100)
     }
+}
+fn d_convergence() -> Vec<NetKey> {
+    vec![
+        NetKey::new("mnist", 10, 100),
+        NetKey::new("fashion-mnist", 10, 100),
+    ]
 }
 fn d_100() -> usize {
     100

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 pub(super) const DEF: Def = Def {
     id: "fig1",
     params: |t| json!(t.fig1_network),
-    reads: |t, u| u.net == t.fig1_network && (u.is_best() || u.is_init()),
+    reads: |t, u| u.net.selects(&t.fig1_network) && (u.is_best() || u.is_init()),
     build,
     text: |select| {
         Text {

@@ -9,7 +9,7 @@ use serde_json::json;
 pub(super) const DEF: Def = Def {
     id: "fig11",
     params: |t| json!(t.histogram_network),
-    reads: |t, u| u.is_best() && u.net == t.histogram_network,
+    reads: |t, u| u.is_best() && u.net.selects(&t.histogram_network),
     build,
     text: |select| {
         Text {

@@ -8,7 +8,7 @@ use serde_json::json;
 pub(super) const DEF: Def = Def {
     id: "fig4",
     params: |t| json!(t.epochs_network),
-    reads: |t, u| u.net == t.epochs_network && (u.is_best() || u.is_epoch()),
+    reads: |t, u| u.net.selects(&t.epochs_network) && (u.is_best() || u.is_epoch()),
     build,
     text: |select| {
         Text {

@@ -8,7 +8,7 @@ use serde_json::json;
 pub(super) const DEF: Def = Def {
     id: "fig5",
     params: |t| json!(t.epochs_network),
-    reads: |t, u| u.net == t.epochs_network && u.is_step(),
+    reads: |t, u| u.net.selects(&t.epochs_network) && u.is_step(),
     build,
     text: |select| {
         Text {

@@ -9,7 +9,7 @@ use serde_json::json;
 pub(super) const DEF: Def = Def {
     id: "fig7",
     params: |t| json!(t.sigmoid_network),
-    reads: |t, u| u.is_best() && u.net == t.sigmoid_network,
+    reads: |t, u| u.is_best() && u.net.selects(&t.sigmoid_network),
     build,
     text: |select| {
         Text {
