@@ -11,7 +11,7 @@ use repro::data::fetch::{fetch_payload, sources, HttpSettings};
 use repro::formats::idx::parse_idx;
 use repro::formats::npy::write_npy;
 use repro::model::train::train;
-use repro::model::{Activation, Arch, Loss, Optimizer, TrainData, TrainSettings};
+use repro::model::{Activation, Arch, Loss, Optimizer, Stop, TrainData, TrainSettings};
 use std::path::PathBuf;
 use std::process::Command;
 use tch::{Device, Tensor};
@@ -79,7 +79,7 @@ fn main() {
         lr: 1e-3,
         batch_size: 128,
         max_epochs: epochs,
-        patience: None,
+        stop: Stop::Epochs,
         seed: 1,
         snapshot_epochs: vec![],
         snapshot_steps: vec![],

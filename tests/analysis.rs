@@ -53,6 +53,8 @@ fn writes_tidy_tables_for_every_snapshot() {
             "width",
             "activation",
             "loss",
+            "optimizer",
+            "training",
             "seed",
             "snapshot",
             "epoch",

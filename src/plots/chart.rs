@@ -64,6 +64,8 @@ pub struct Panel {
     pub x_label: String,
     pub y_label: String,
     pub log_y: bool,
+    /// Draw x on a log scale (positive values only; ticks labelled at powers of 10).
+    pub log_x: bool,
     /// Label the x axis with whole numbers (layers, depths, widths).
     pub x_integer: bool,
     /// Fixed y range; unset: fitted to the data.
@@ -107,6 +109,24 @@ impl Panel {
     pub fn with_log_y(mut self) -> Self {
         self.log_y = true;
         self
+    }
+
+    pub fn with_log_x(mut self) -> Self {
+        self.log_x = true;
+        self
+    }
+
+    /// The panel with every x replaced by its log10 (drawn on a linear axis whose ticks
+    /// are labelled as powers of 10); points at x <= 0 are left out.
+    fn with_x_logged(&self) -> Panel {
+        let mut out = self.clone();
+        for s in &mut out.series {
+            s.points.retain(|p| p.0 > 0.0);
+            s.points.iter_mut().for_each(|p| p.0 = p.0.log10());
+            s.band.retain(|b| b.0 > 0.0);
+            s.band.iter_mut().for_each(|b| b.0 = b.0.log10());
+        }
+        out
     }
 
     pub fn with_y_range(mut self, low: f64, high: f64) -> Self {
@@ -233,7 +253,9 @@ fn ranges(panel: &Panel) -> ((f64, f64), (f64, f64)) {
     if x0 > x1 {
         (x0, x1) = (0.0, 1.0);
     }
-    let pad = ((x1 - x0) * 0.04).max(0.5);
+    // Log-x panels hold log10 values: a fixed half-unit pad would be half a decade.
+    let min_pad = if panel.log_x { 0.05 } else { 0.5 };
+    let pad = ((x1 - x0) * 0.04).max(min_pad);
     let ys = panel.series.iter().flat_map(|s| {
         s.points
             .iter()
@@ -261,7 +283,17 @@ fn ranges(panel: &Panel) -> ((f64, f64), (f64, f64)) {
 }
 
 fn x_label(panel: &Panel, x: f64) -> String {
-    if panel.x_integer {
+    if panel.log_x {
+        // x is log10 of the value: label ticks that land within 1% of 1, 2 or 5 times a
+        // power of 10 (the tick positions are linear in the logarithm).
+        let value = 10f64.powf(x);
+        let decade = 10f64.powf(x.floor());
+        let nice = [1.0, 2.0, 5.0, 10.0]
+            .iter()
+            .map(|m| m * decade)
+            .find(|v| (value / v - 1.0).abs() < 0.01);
+        nice.map_or(String::new(), |v| format!("{}", (v * 1e6).round() / 1e6))
+    } else if panel.x_integer {
         // Whole numbers only; fractional ticks get no label.
         if (x - x.round()).abs() < 1e-9 {
             format!("{}", x.round() as i64)
@@ -290,6 +322,13 @@ fn draw_panel<DB: DrawingBackend>(
         .map_err(e)?;
         return Ok(());
     }
+    let logged;
+    let panel = if panel.log_x {
+        logged = panel.with_x_logged();
+        &logged
+    } else {
+        panel
+    };
     let ((x0, x1), (y0, y1)) = ranges(panel);
     let mut builder = ChartBuilder::on(area);
     builder
@@ -376,4 +415,37 @@ where
         .label_font((FAMILY, 11))
         .position(SeriesLabelPosition::LowerRight)
         .draw()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_x_ticks_are_labelled_at_1_2_and_5_times_powers_of_10() {
+        let panel = Panel::new("t", "x", "y").with_log_x();
+        let label = |v: f64| x_label(&panel, v.log10());
+        assert_eq!(label(1.0), "1");
+        assert_eq!(label(2.0), "2");
+        assert_eq!(label(50.0), "50");
+        assert_eq!(label(200.0), "200");
+        assert_eq!(x_label(&panel, 0.35), "", "10^0.35 = 2.24 is no nice value");
+        assert_eq!(x_label(&panel, 0.6), "", "10^0.6 = 3.98");
+    }
+
+    #[test]
+    fn log_x_drops_non_positive_points_before_drawing() {
+        let panel = Panel::new("t", "x", "y")
+            .with_log_x()
+            .with_series(vec![Series::new(
+                "s",
+                vec![(0.0, 1.0), (10.0, 2.0), (100.0, 3.0)],
+                Mark::Line,
+                0,
+            )]);
+        assert_eq!(
+            panel.with_x_logged().series[0].points,
+            [(1.0, 2.0), (2.0, 3.0)]
+        );
+    }
 }

@@ -41,7 +41,8 @@ pub fn mean(v: &[f64]) -> Option<f64> {
     (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
 }
 
-/// Median (the upper one of an even count), range and count of some values.
+/// Median (the mean of the middle pair for an even count), range and count of some
+/// values. Infinite values count (a network that never reaches a level), NaN does not.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Summary {
     pub median: f64,
@@ -52,14 +53,57 @@ pub struct Summary {
 
 impl Summary {
     pub fn of(mut values: Vec<f64>) -> Option<Summary> {
+        values.retain(|v| !v.is_nan());
         values.sort_by(f64::total_cmp);
+        let n = values.len();
+        let median = match n {
+            0 => return None,
+            _ if n % 2 == 1 => values[n / 2],
+            // The middle pair of [.., x, inf, ..] has an infinite mean, as it should.
+            _ => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+        };
         Some(Summary {
-            median: *values.get(values.len() / 2)?,
+            median,
             min: values[0],
-            max: values[values.len() - 1],
-            n: values.len(),
+            max: values[n - 1],
+            n,
         })
     }
+}
+
+/// Spearman's rank correlation of (x, y) pairs (ties get their mean rank); None for fewer
+/// than 3 pairs or when either side is constant.
+pub fn spearman(pairs: &[(f64, f64)]) -> Option<f64> {
+    if pairs.len() < 3 {
+        return None;
+    }
+    let ranks = |values: Vec<f64>| -> Vec<f64> {
+        let mut order: Vec<usize> = (0..values.len()).collect();
+        order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+        let mut ranks = vec![0.0; values.len()];
+        let mut i = 0;
+        while i < order.len() {
+            let mut j = i;
+            while j + 1 < order.len() && values[order[j + 1]] == values[order[i]] {
+                j += 1;
+            }
+            // Positions i..=j tie: each gets the mean of ranks i+1..=j+1.
+            let rank = (i + j) as f64 / 2.0 + 1.0;
+            for &k in &order[i..=j] {
+                ranks[k] = rank;
+            }
+            i = j + 1;
+        }
+        ranks
+    };
+    let rx = ranks(pairs.iter().map(|p| p.0).collect());
+    let ry = ranks(pairs.iter().map(|p| p.1).collect());
+    let n = rx.len() as f64;
+    let (mx, my) = (rx.iter().sum::<f64>() / n, ry.iter().sum::<f64>() / n);
+    let cov: f64 = rx.iter().zip(&ry).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let vx: f64 = rx.iter().map(|a| (a - mx).powi(2)).sum();
+    let vy: f64 = ry.iter().map(|b| (b - my).powi(2)).sum();
+    (vx > 0.0 && vy > 0.0).then(|| cov / (vx * vy).sqrt())
 }
 
 /// The distinct networks of some rows, sorted.
@@ -129,8 +173,9 @@ pub fn transition_layer(rows: &[MetricRow], net: &NetKey, threshold: f64) -> Opt
 
 /// Per network and hidden layer, the share of nodes (one value per seed) whose train
 /// activation fraction is at most `threshold` or at least 1 - `threshold` for every class.
-pub fn selective_shares(
-    rows: &[FractionRow],
+/// The rows should come from one snapshot per network.
+pub fn selective_shares<'a>(
+    rows: impl IntoIterator<Item = &'a FractionRow>,
     threshold: f64,
 ) -> BTreeMap<(NetKey, usize), Vec<f64>> {
     // (network, seed, layer, node) -> selective for every class so far?
@@ -209,10 +254,30 @@ mod tests {
     }
 
     #[test]
-    fn summaries_take_the_upper_median() {
+    fn a_median_of_an_even_count_is_the_mean_of_the_middle_pair() {
         let s = Summary::of(vec![3.0, 1.0, 4.0, 2.0]).unwrap();
-        assert_eq!((s.median, s.min, s.max, s.n), (3.0, 1.0, 4.0, 4));
+        assert_eq!((s.median, s.min, s.max, s.n), (2.5, 1.0, 4.0, 4));
+        assert_eq!(Summary::of(vec![5.0, 1.0, 3.0]).unwrap().median, 3.0);
+        let never = Summary::of(vec![2.0, f64::INFINITY, f64::INFINITY, 1.0]).unwrap();
+        assert_eq!(never.median, f64::INFINITY, "half never transition");
+        assert!(Summary::of(vec![f64::NAN]).is_none());
         assert!(Summary::of(Vec::new()).is_none());
+    }
+
+    #[test]
+    fn spearman_matches_hand_computed_rank_correlations() {
+        // Monotone but not linear: +1 and -1.
+        assert_eq!(spearman(&[(1.0, 1.0), (2.0, 8.0), (3.0, 27.0)]), Some(1.0));
+        assert_eq!(spearman(&[(1.0, 3.0), (2.0, 2.0), (3.0, 1.0)]), Some(-1.0));
+        // y ranks 1, 3, 2, 4 against x ranks 1..4: d^2 = 0 + 1 + 1 + 0 = 2, so
+        // rho = 1 - 6 * 2 / (4 * 15) = 0.8.
+        let rho = spearman(&[(1.0, 10.0), (2.0, 30.0), (3.0, 20.0), (4.0, 40.0)]).unwrap();
+        assert!((rho - 0.8).abs() < 1e-12, "{rho}");
+        // Ties share their mean rank: y ranks 1.5, 1.5, 3 -> rho = 0.866.
+        let rho = spearman(&[(1.0, 5.0), (2.0, 5.0), (3.0, 9.0)]).unwrap();
+        assert!((rho - 0.75f64.sqrt()).abs() < 1e-12, "{rho}");
+        assert_eq!(spearman(&[(1.0, 1.0), (2.0, 1.0), (3.0, 1.0)]), None);
+        assert_eq!(spearman(&[(1.0, 1.0), (2.0, 2.0)]), None);
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub mod files;
 pub mod network;
 pub mod tables;
 
-pub use derived::{aggregate, mean, transition_layer, Band, Points, Summary};
+pub use derived::{aggregate, mean, spearman, transition_layer, Band, Points, Summary};
 pub use network::{AnalysisUnit, Axis, NetKey, Sweep};
 pub use tables::{
     load_fractions, load_histograms, load_metrics, FractionRow, Histogram, LoadError, MetricRow,

@@ -3,12 +3,14 @@
 //! links, from the figures' outputs, the analysis tables (claims) and the manifests of
 //! every unit it depends on (provenance).
 
-use crate::claims::{Evidence, CLAIMS};
+use crate::claims::{check_all, selective_by_snapshot, Evidence, Thresholds, Verdict};
 use crate::engine::cache::read_manifest_at;
 use crate::engine::hash::sha256_hex;
-use crate::engine::stage::{ConfigIssue, StageImpl, UnitError, UnitJob, UnitOutcome, UnitSpec};
+use crate::engine::stage::{
+    parse_tables, ConfigIssue, StageImpl, UnitError, UnitJob, UnitOutcome, UnitSpec,
+};
 use crate::engine::UnitRef;
-use crate::results::load_metrics;
+use crate::results::{load_fractions, load_metrics};
 use crate::stages::figures::FIGURES;
 use base64::Engine as _;
 use serde_json::{json, Value};
@@ -43,6 +45,26 @@ impl StageImpl for ReportStage {
             templates.insert(t, sha256_hex(&text));
         }
         let config = std::fs::read(&self.config_file).unwrap_or_default();
+        // The claims' thresholds: required, checked before anything runs.
+        let claims = tables.get("claims").ok_or_else(|| {
+            ConfigIssue::new(
+                "claims",
+                "missing: the report checks the paper's claims against the thresholds of a [claims] table",
+            )
+        })?;
+        let thresholds: Thresholds = parse_tables(claims).map_err(|issue| {
+            ConfigIssue::new(
+                if issue.path.is_empty() {
+                    "claims".to_string()
+                } else {
+                    format!("claims.{}", issue.path)
+                },
+                issue.message,
+            )
+        })?;
+        thresholds
+            .check()
+            .map_err(|(key, problem)| ConfigIssue::new(format!("claims.{key}"), problem))?;
         let inputs = ["data", "train", "analysis", "figures"]
             .iter()
             .flat_map(|s| {
@@ -64,6 +86,7 @@ impl StageImpl for ReportStage {
                 // The last determinism audit, shown in the provenance: a new audit
                 // re-renders the report.
                 "audit": tables.get("audit").cloned().unwrap_or(Value::Null),
+                "claims": thresholds,
             }),
             inputs,
             settings: Value::Null,
@@ -112,21 +135,40 @@ impl StageImpl for ReportStage {
             }));
         }
 
-        // Claims, from the best snapshots' analysis tables.
-        let analysis_dirs: Vec<&Path> = by_stage("analysis")
+        // Claims, from the analysis tables (and the activation fractions of the best and
+        // initial snapshots, for selectivity).
+        let thresholds: Thresholds = serde_json::from_value(job.unit.params["claims"].clone())?;
+        let analysis = by_stage("analysis");
+        let analysis_dirs: Vec<&Path> = analysis.iter().map(|(_, p)| p.as_path()).collect();
+        let rows = load_metrics(&analysis_dirs)?;
+        let selectivity_dirs: Vec<&Path> = analysis
             .iter()
+            .filter(|(r, _)| r.id.ends_with("@best") || r.id.ends_with("@init"))
             .map(|(_, p)| p.as_path())
             .collect();
-        let rows = load_metrics(&analysis_dirs)?;
-        let class_size = class_size(&by_stage("data"))?;
-        let evidence = Evidence::new(&rows, class_size, 2.0);
-        let claims: Vec<_> = CLAIMS.iter().flat_map(|check| check(&evidence)).collect();
-
+        let selective = selective_by_snapshot(
+            &load_fractions(&selectivity_dirs)?,
+            thresholds.selective_fraction,
+        );
+        let class_size = class_sizes(&by_stage("data"))?;
+        let datasets_run: Vec<String> =
+            by_stage("data").iter().map(|(r, _)| r.id.clone()).collect();
+        let evidence = Evidence::new(&rows, datasets_run, class_size, selective, thresholds);
+        let claims = check_all(&evidence);
         // Training settings, seeds, data digests and per-stage provenance.
         let mut networks = Vec::new();
-        for (_, dir) in by_stage("train") {
+        let mut trained = Vec::new();
+        for (r, dir) in by_stage("train") {
             let n: Value =
                 serde_json::from_str(&std::fs::read_to_string(dir.join("network.json"))?)?;
+            trained.push(json!({
+                "unit": r.id,
+                "stop_epoch": n["stop_epoch"],
+                "stop_reason": n["stop_reason"],
+                "best_epoch": n["best_epoch"],
+                "epochs_run": n["epochs_run"],
+                "test_acc": n["test_acc"].as_f64().map(|a| format!("{:.2}%", 100.0 * a)),
+            }));
             networks.push(n);
         }
         let settings = training_settings(&networks);
@@ -147,10 +189,11 @@ impl StageImpl for ReportStage {
             "libtorch": env!("REPRO_LIBTORCH_VERSION"),
             "figures": figures,
             "claims": claims,
-            "reproduced": claims.iter().filter(|c| c.verdict == "reproduced").count(),
-            "measured": claims.iter().filter(|c| c.verdict != "not measured").count(),
+            "reproduced": claims.iter().filter(|c| c.verdict == Verdict::Reproduced).count(),
+            "measured": claims.iter().filter(|c| c.verdict != Verdict::NotMeasured).count(),
             "settings": settings,
             "networks": networks.len(),
+            "trained": trained,
             "datasets": datasets,
             "stages": provenance,
             "config_file": self.config_file.display().to_string(),
@@ -179,23 +222,25 @@ impl StageImpl for ReportStage {
     }
 }
 
-/// Mean number of test samples per class over the datasets (the ceiling of perplexity).
-fn class_size(data: &[(&UnitRef, &PathBuf)]) -> Result<f64, UnitError> {
-    let mut sizes = Vec::new();
-    for (_, dir) in data {
+/// Mean number of test samples per class, per dataset (the ceiling of perplexity).
+fn class_sizes(data: &[(&UnitRef, &PathBuf)]) -> Result<BTreeMap<String, f64>, UnitError> {
+    let mut sizes = BTreeMap::new();
+    for (r, dir) in data {
         let d: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("dataset.json"))?)?;
-        if let Some(per_class) = d["splits"]["test"]["per_class"].as_array() {
-            let v: Vec<f64> = per_class.iter().filter_map(Value::as_f64).collect();
-            if !v.is_empty() {
-                sizes.push(v.iter().sum::<f64>() / v.len() as f64);
-            }
+        let per_class: Vec<f64> = d["splits"]["test"]["per_class"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_f64)
+            .collect();
+        if !per_class.is_empty() {
+            sizes.insert(
+                r.id.clone(),
+                per_class.iter().sum::<f64>() / per_class.len() as f64,
+            );
         }
     }
-    Ok(if sizes.is_empty() {
-        f64::NAN
-    } else {
-        sizes.iter().sum::<f64>() / sizes.len() as f64
-    })
+    Ok(sizes)
 }
 
 /// The distinct training settings used, with how many networks used each.

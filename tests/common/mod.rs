@@ -197,6 +197,15 @@ impl TestServer {
     }
 }
 
+/// The `[claims]` table of the repository's pipeline.toml, as text.
+pub fn repo_claims_table() -> String {
+    let text = std::fs::read_to_string(repo_root().join("pipeline.toml")).unwrap();
+    let start = text.find("\n[claims]\n").expect("pipeline.toml has [claims]") + 1;
+    let rest = &text[start..];
+    let end = rest[1..].find("\n[").map_or(rest.len(), |i| i + 2);
+    rest[..end].to_string()
+}
+
 /// A temporary project: its own pipeline.toml and cache, the repository's stage
 /// declarations unless told otherwise.
 pub struct TestProject {
@@ -220,9 +229,16 @@ impl TestProject {
         self.write_config_with_templates(tables, stages, &repo_root().join("report"));
     }
 
+    /// With the repository's stages and no `[claims]` table of its own, the project gets
+    /// the repository's (the report stage requires one).
     pub fn write_config_with_templates(&self, tables: &str, stages: &Path, templates: &Path) {
+        let claims = if stages.join("report.toml").exists() && !tables.contains("[claims]") {
+            repo_claims_table()
+        } else {
+            String::new()
+        };
         let text = format!(
-            "[project]\nstages = {:?}\ntemplates = {:?}\n{tables}",
+            "[project]\nstages = {:?}\ntemplates = {:?}\n{tables}\n{claims}",
             stages.display().to_string(),
             templates.display().to_string()
         );

@@ -60,13 +60,17 @@ fn build(inputs: &Inputs) -> Result<Built, UnitError> {
             for (n, s) in chosen.iter().zip(&lines) {
                 if n.depth >= 2 {
                     if let (Some(first), Some(last)) = (s.points.first(), s.points.last()) {
-                        findings.push(format!(
+                        let finding = format!(
                             "{ds} {}: {:.1} in layer 1, {:.2} in layer {}",
                             n.shape(),
                             first.1,
                             last.1,
                             last.0
-                        ));
+                        );
+                        // A network on both sweeps (10x100) is noted once.
+                        if !findings.contains(&finding) {
+                            findings.push(finding);
+                        }
                     }
                 }
             }

@@ -9,6 +9,7 @@
 //! network or snapshot share [`systems`]; what every figure shares is in [`figure`].
 
 mod config;
+mod convergence;
 mod fig1;
 mod fig10;
 mod fig11;
@@ -37,7 +38,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Every figure, in report order.
-const DEFS: [Def; 12] = [
+const DEFS: [Def; 13] = [
     fig1::DEF,
     fig2::DEF,
     fig3::DEF,
@@ -50,6 +51,7 @@ const DEFS: [Def; 12] = [
     fig11::DEF,
     selectivity::DEF,
     transition::DEF,
+    convergence::DEF,
 ];
 
 /// The figures' ids, in report order.

@@ -5,6 +5,7 @@ use super::figure::{param, Built, Chart, Def, Inputs, Text};
 use crate::engine::stage::UnitError;
 use crate::plots::heatmap::HeatMap;
 use crate::results::derived::selective_shares;
+use crate::results::network::BEST;
 use crate::results::{load_fractions, mean, NetKey, Sweep};
 use serde_json::json;
 
@@ -41,7 +42,7 @@ fn build(inputs: &Inputs) -> Result<Built, UnitError> {
     let title = "Beyond the paper: share of class-selective nodes per layer";
     let threshold = threshold(inputs.select);
     let fractions = load_fractions(&inputs.dirs)?;
-    let share = selective_shares(&fractions, threshold);
+    let share = selective_shares(fractions.iter().filter(|r| r.snapshot == BEST), threshold);
     if share.is_empty() {
         return Ok(Built::no_data("selectivity", title));
     }
