@@ -139,6 +139,11 @@ struct RunArgs {
     /// running; a later `repro run` follows them instead of resubmitting).
     #[arg(long)]
     cancel_on_interrupt: bool,
+    /// Keep the outputs of recomputable stages (activation files) instead of dropping
+    /// them once every unit that reads them is done; dropped ones of the target stages
+    /// are regenerated.
+    #[arg(long)]
+    keep: bool,
 }
 
 fn main() -> ExitCode {

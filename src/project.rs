@@ -77,6 +77,7 @@ impl Project {
                     description: decl.description.clone(),
                     code,
                     publish: decl.publish.as_ref().map(|p| base_dir.join(p)),
+                    recomputable: decl.recomputable,
                 },
                 imp: stages::instantiate(decl, &ctx),
             });

@@ -290,7 +290,87 @@ fn units_never_built_behind_unbuilt_inputs_count_as_missing_not_stale() {
             .map(String::from)
             .collect()
     };
-    // stage, fresh, stale, pending, missing
-    assert_eq!(row("double"), ["double", "0", "0", "0", "1"]);
-    assert_eq!(row("count"), ["count", "0", "0", "0", "1"]);
+    // stage, fresh, dropped, stale, pending, missing
+    assert_eq!(row("double"), ["double", "0", "0", "0", "0", "1"]);
+    assert_eq!(row("count"), ["count", "0", "0", "0", "0", "1"]);
+}
+
+/// Declares an existing stage of the project recomputable.
+fn make_recomputable(p: &TestProject, stage: &str) {
+    let file = p.path().join("stages").join(format!("{stage}.toml"));
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, format!("{text}recomputable = true\n")).unwrap();
+}
+
+#[test]
+fn recomputable_entries_are_dropped_after_use_and_regenerated_to_their_digest() {
+    let p = project();
+    make_recomputable(&p, "count");
+    p.repro().args(["run", "double"]).assert().success();
+    // `double` is done with `count`: its payload is gone, its manifest stays.
+    let count = only_entry(&p, "count");
+    let recorded = manifest(&count)["outputs"][0]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(!count.join("count.txt").exists(), "payload dropped");
+    p.repro()
+        .args(["status"])
+        .assert()
+        .success()
+        .stdout(predicate::str::is_match(r"count\s+1\s+1\s+0").unwrap());
+    p.repro()
+        .args(["status", "--explain", "count/all"])
+        .assert()
+        .success()
+        .stdout(contains("dropped (recomputable)"));
+    // `verify` has nothing to check in a dropped entry and does not call it missing.
+    p.repro()
+        .args(["verify"])
+        .assert()
+        .success()
+        .stdout(contains("0 problem(s)"));
+    // A reader that must run again gets it back, byte for byte, then it is dropped again.
+    p.repro()
+        .args(["run", "double", "--force", "double"])
+        .assert()
+        .success()
+        .stderr(contains("count/all"))
+        .stderr(contains("2 unit(s) run"));
+    assert!(!count.join("count.txt").exists(), "dropped again after use");
+    // `--keep` regenerates the target stage's entries and keeps them.
+    p.repro()
+        .args(["run", "count", "--keep"])
+        .assert()
+        .success()
+        .stderr(contains("1 unit(s) run"));
+    let bytes = std::fs::read(count.join("count.txt")).unwrap();
+    assert_eq!(repro::engine::hash::sha256_hex(&bytes), recorded);
+    assert!(!count.join(".dropped").exists());
+    // Nothing else ran: the regenerated entry is the recorded one.
+    assert_eq!(manifest(&count)["outputs"][0]["sha256"], recorded.as_str());
+}
+
+#[test]
+fn a_regeneration_with_other_bytes_fails_naming_the_unit() {
+    let p = project();
+    make_recomputable(&p, "noisy");
+    p.repro().args(["run", "after"]).assert().success();
+    let noisy = only_entry(&p, "noisy");
+    let before = std::fs::read_to_string(noisy.join("manifest.json")).unwrap();
+    assert!(!noisy.join("noise.txt").exists());
+    p.repro()
+        .args(["run", "after", "--force", "after"])
+        .assert()
+        .failure()
+        .stderr(contains(
+            "non-deterministic: regenerating noisy/all wrote noise.txt",
+        ));
+    // The dropped entry is left exactly as it was, and nothing half-written stays.
+    assert_eq!(
+        std::fs::read_to_string(noisy.join("manifest.json")).unwrap(),
+        before
+    );
+    assert!(noisy.join(".dropped").exists() && !noisy.join("noise.txt").exists());
+    assert!(p.staging_leftovers().is_empty());
 }

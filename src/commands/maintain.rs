@@ -93,6 +93,7 @@ pub fn audit(
     let reporter = reporter_for_stderr(quiet);
     reporter.start(units.len());
     let options = RunOptions {
+        keep_recomputable: true,
         keep_going: true,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         run_id: new_run_id(),

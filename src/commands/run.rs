@@ -29,7 +29,7 @@ pub fn run(
 
     if args.dry_run {
         let plan = project.plan(&forced)?;
-        let to_run = plan.to_run(&targets);
+        let to_run = plan.to_run(&targets, args.keep);
         let (sure, pending): (Vec<usize>, Vec<usize>) = to_run
             .iter()
             .partition(|&&i| matches!(plan.units[i].status, Status::Run(_)));
@@ -55,11 +55,11 @@ pub fn run(
     project.cache.clean_dead_staging()?;
     // Plan only once the lock is held: another process may just have filled the cache.
     let plan = project.plan(&forced)?;
-    let to_run = plan.to_run(&targets);
+    let to_run = plan.to_run(&targets, args.keep);
     let cached = plan
         .closure(&targets)
         .into_iter()
-        .filter(|&i| plan.units[i].status == Status::Fresh)
+        .filter(|&i| plan.units[i].status == Status::Fresh && !to_run.contains(&i))
         .count();
     let reporter = reporter_for_stderr(quiet);
     let kind = args
@@ -90,6 +90,7 @@ pub fn run(
             keep_going: args.keep_going,
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
             run_id: new_run_id(),
+            keep_recomputable: args.keep,
         },
         reporter.as_ref(),
     );
@@ -157,7 +158,7 @@ pub fn run_one(project: &Project, args: &RunUnitArgs, quiet: bool) -> Result<Exi
     if let Some(&d) = planned
         .deps
         .iter()
-        .find(|&&d| plan.units[d].status != Status::Fresh)
+        .find(|&&d| plan.units[d].status != Status::Fresh || plan.units[d].dropped)
     {
         anyhow::bail!(
             "input {} of {} is not in the cache",
@@ -189,7 +190,7 @@ pub fn run_one(project: &Project, args: &RunUnitArgs, quiet: bool) -> Result<Exi
             );
         }
     }
-    if planned.status == Status::Fresh {
+    if planned.status == Status::Fresh && !planned.dropped {
         eprintln!("{} reused: already cached", planned.unit);
         return Ok(ExitCode::SUCCESS);
     }
@@ -205,6 +206,7 @@ pub fn run_one(project: &Project, args: &RunUnitArgs, quiet: bool) -> Result<Exi
         keep_going: false,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         run_id: args.run_id.clone().unwrap_or_else(new_run_id),
+        keep_recomputable: true,
     };
     match run_unit(
         node,

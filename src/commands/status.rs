@@ -10,17 +10,20 @@ use std::process::ExitCode;
 
 pub fn status(project: &Project) -> Result<ExitCode> {
     let plan = project.plan(&BTreeSet::new())?;
+    // `dropped`: fresh, with the payload dropped (a recomputable stage's); it is
+    // regenerated when a unit needs it.
     println!(
-        "{:<14} {:>6} {:>6} {:>8} {:>8}",
-        "stage", "fresh", "stale", "pending", "missing"
+        "{:<14} {:>6} {:>8} {:>6} {:>8} {:>8}",
+        "stage", "fresh", "dropped", "stale", "pending", "missing"
     );
     let mut explanations = Vec::new();
     for stage in &plan.stage_order {
-        let (mut fresh, mut stale, mut pending, mut missing) = (0, 0, 0, 0);
+        let (mut fresh, mut dropped, mut stale, mut pending, mut missing) = (0, 0, 0, 0, 0);
         for u in plan.units.iter().filter(|u| &u.unit.stage == stage) {
             match &u.status {
                 Status::Fresh => {
                     fresh += 1;
+                    dropped += usize::from(u.dropped);
                     continue;
                 }
                 Status::Pending(_) => pending += 1,
@@ -37,7 +40,7 @@ pub fn status(project: &Project) -> Result<ExitCode> {
             }
             explanations.push(format!("  {:<40} {}", u.unit.to_string(), u.status));
         }
-        println!("{stage:<14} {fresh:>6} {stale:>6} {pending:>8} {missing:>8}");
+        println!("{stage:<14} {fresh:>6} {dropped:>8} {stale:>6} {pending:>8} {missing:>8}");
     }
     let queued = in_flight(&project.cache);
     if !queued.is_empty() {
@@ -75,6 +78,9 @@ pub fn explain(project: &Project, name: &str) -> Result<ExitCode> {
         }
     );
     println!("status    {}", u.status);
+    if u.dropped {
+        println!("payload   dropped (recomputable): regenerated when a unit reads it");
+    }
     println!("version   {}", ing.version);
     println!("code      {}", ing.code);
     let files = builtin_fingerprint_inputs(&u.unit.stage);

@@ -49,6 +49,12 @@ pub struct StageDecl {
     /// project), so a user finds them at a predictable path.
     #[serde(default)]
     pub publish: Option<String>,
+    /// The outputs are cheap to make and costly to keep (activation files): once every
+    /// unit of a run that reads an entry has committed, its payload is dropped (the
+    /// manifest stays) and it is regenerated, and checked against its recorded digests,
+    /// whenever a unit needs it again. `repro run --keep` keeps everything.
+    #[serde(default)]
+    pub recomputable: bool,
     #[serde(skip)]
     pub file: PathBuf,
 }

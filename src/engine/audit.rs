@@ -65,6 +65,44 @@ pub fn select(plan: &Plan, stages: &BTreeSet<String>, sample: Option<usize>) -> 
     out
 }
 
+/// Regenerates, into `cache`, every input of unit `i` whose payload was dropped; returns
+/// those restored, and the first failure.
+fn regenerate_dropped(
+    stages: &[StageNode],
+    plan: &Plan,
+    i: usize,
+    cache: &Cache,
+    options: &RunOptions,
+    progress: &dyn super::stage::UnitProgress,
+) -> (Vec<usize>, Result<(), String>) {
+    let keys = plan.keys();
+    let mut restored = Vec::new();
+    for &d in &plan.units[i].deps {
+        let input = &plan.units[d];
+        if !cache.is_dropped(&input.unit.stage, &input.key) {
+            continue;
+        }
+        let node = stages
+            .iter()
+            .find(|s| s.meta.name == input.unit.stage)
+            .expect("planned stage exists");
+        let dirs = plan.input_dirs(d, &keys, cache);
+        if let Err(e) = run_unit(
+            node,
+            &input.spec,
+            &input.ingredients,
+            &dirs,
+            cache,
+            options,
+            progress,
+        ) {
+            return (restored, Err(format!("regenerating {}: {e}", input.unit)));
+        }
+        restored.push(d);
+    }
+    (restored, Ok(()))
+}
+
 /// Recomputes each unit of `units` (fresh units of `plan`) from its cached inputs into a
 /// scratch cache beside `cache`, compares, and records the summary.
 pub fn audit(
@@ -92,15 +130,26 @@ pub fn audit(
         let inputs = plan.input_dirs(i, &keys, cache);
         let recorded = cache.read_manifest(&planned.unit.stage, &planned.key)?;
         let p = reporter.unit_started(&planned.unit);
-        let verdict = match run_unit(
-            node,
-            &planned.spec,
-            &planned.ingredients,
-            &inputs,
-            &scratch,
-            options,
-            p.as_ref(),
-        ) {
+        // Inputs whose payload was dropped come back first (checked against their
+        // recorded digests), and are dropped again once the unit is compared.
+        let (restored, regenerated) =
+            regenerate_dropped(stages, plan, i, cache, options, p.as_ref());
+        let outcome = regenerated.and_then(|()| {
+            run_unit(
+                node,
+                &planned.spec,
+                &planned.ingredients,
+                &inputs,
+                &scratch,
+                options,
+                p.as_ref(),
+            )
+        });
+        for d in restored {
+            let input = &plan.units[d];
+            let _ = cache.drop_payload(&input.unit.stage, &input.key);
+        }
+        let verdict = match outcome {
             Err(error) => Verdict::Failed { error },
             Ok(_) => {
                 let redone = scratch.read_manifest(&planned.unit.stage, &planned.key)?;

@@ -6,6 +6,7 @@
 use super::hash::hash_file;
 use super::manifest::{Manifest, OutputFile};
 use super::unit::UnitRef;
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -16,6 +17,10 @@ const STAGING: &str = ".staging";
 const POINTERS: &str = ".units";
 /// Entries on their way out: moved here by one rename, then deleted.
 const TRASH: &str = ".trash";
+/// Marks an entry whose payload was dropped (a recomputable stage's): the manifest stays,
+/// so keys and early cutoff still see the entry's content; the files come back when a
+/// unit needs them.
+const DROPPED: &str = ".dropped";
 
 #[derive(Debug, Error)]
 pub enum CacheError {
@@ -27,6 +32,14 @@ pub enum CacheError {
     },
     #[error("manifest {path} is unreadable: {message}")]
     BadManifest { path: PathBuf, message: String },
+    #[error("non-deterministic: regenerating {stage}/{unit} wrote {file} with other bytes than recorded ({found} vs {recorded}); the dropped entry stays as it was")]
+    Regenerated {
+        stage: String,
+        unit: String,
+        file: String,
+        found: String,
+        recorded: String,
+    },
 }
 
 pub(crate) fn io_err(path: &Path) -> impl FnOnce(io::Error) -> CacheError + '_ {
@@ -170,6 +183,68 @@ impl Cache {
         Ok(target)
     }
 
+    /// Whether the entry's payload was dropped (its manifest remains).
+    pub fn is_dropped(&self, stage: &str, key: &str) -> bool {
+        self.entry_dir(stage, key).join(DROPPED).is_file()
+    }
+
+    /// Deletes a committed entry's output files, keeping its manifest; returns the bytes
+    /// freed. The marker is written first, so an interrupted drop leaves an entry that is
+    /// known to be dropped, never one that looks complete without its files.
+    pub fn drop_payload(&self, stage: &str, key: &str) -> Result<u64, CacheError> {
+        let dir = self.entry_dir(stage, key);
+        let manifest = read_manifest_at(&dir)?;
+        write_synced(&dir.join(DROPPED), b"")?;
+        let mut freed = 0;
+        for out in &manifest.outputs {
+            let path = dir.join(&out.path);
+            match fs::remove_file(&path) {
+                Ok(()) => freed += out.size,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_err(&path)(e)),
+            }
+        }
+        Ok(freed)
+    }
+
+    /// Puts the regenerated outputs of a dropped entry back, after checking that every
+    /// file has the size and SHA-256 its manifest recorded; on any difference nothing is
+    /// moved and the error names the first differing file.
+    pub fn restore(&self, staging: Staging, outputs: &[OutputFile]) -> Result<PathBuf, CacheError> {
+        let target = self.entry_dir(&staging.stage, &staging.key);
+        let recorded = read_manifest_at(&target)?;
+        let found: BTreeMap<&str, &OutputFile> =
+            outputs.iter().map(|o| (o.path.as_str(), o)).collect();
+        for want in &recorded.outputs {
+            let got = found.get(want.path.as_str());
+            if got.map(|g| (&g.sha256, g.size)) != Some((&want.sha256, want.size)) {
+                let err = CacheError::Regenerated {
+                    stage: staging.stage.clone(),
+                    unit: recorded.ingredients.unit.clone(),
+                    file: want.path.clone(),
+                    found: got.map_or("no such file".into(), |g| {
+                        g.sha256[..12.min(g.sha256.len())].to_string()
+                    }),
+                    recorded: want.sha256[..12.min(want.sha256.len())].to_string(),
+                };
+                self.abandon(staging);
+                return Err(err);
+            }
+        }
+        for out in &recorded.outputs {
+            let (from, to) = (staging.dir.join(&out.path), target.join(&out.path));
+            if let Some(parent) = to.parent() {
+                fs::create_dir_all(parent).map_err(io_err(parent))?;
+            }
+            fs::rename(&from, &to).map_err(io_err(&to))?;
+        }
+        // The marker goes last: until then the entry still counts as dropped.
+        let marker = target.join(DROPPED);
+        fs::remove_file(&marker).map_err(io_err(&marker))?;
+        self.abandon(staging);
+        Ok(target)
+    }
+
     /// Removes a staging folder after a failed unit, so nothing half-written stays behind.
     pub fn abandon(&self, staging: Staging) {
         let _ = fs::remove_dir_all(&staging.dir);
@@ -281,6 +356,9 @@ impl Cache {
                     continue;
                 }
             };
+            if dir.join(DROPPED).is_file() {
+                continue; // nothing to check until it is regenerated
+            }
             for out in &manifest.outputs {
                 let path = dir.join(&out.path);
                 let problem = match hash_file(&path) {

@@ -73,6 +73,9 @@ pub struct PlannedUnit {
     pub content: Option<String>,
     /// Run even if cached (`--force`).
     pub forced: bool,
+    /// Cached, but its payload was dropped (a recomputable stage's): a unit that reads it
+    /// has it regenerated first.
+    pub dropped: bool,
     /// Indices (into [`Plan::units`]) of this unit's inputs.
     pub deps: Vec<usize>,
 }
@@ -168,6 +171,7 @@ impl Plan {
                     status = Status::Pending(rebuilt);
                 }
                 let content = seen.map(|m| m.content_digest());
+                let dropped = status == Status::Fresh && cache.is_dropped(&meta.name, &key);
                 index.insert(unit.clone(), units.len());
                 units.push(PlannedUnit {
                     unit,
@@ -178,6 +182,7 @@ impl Plan {
                     status,
                     content,
                     forced: is_forced,
+                    dropped,
                     deps,
                 });
             }
@@ -190,13 +195,17 @@ impl Plan {
     }
 
     /// The units that must run for `targets` (stage names): each target unit that is not
-    /// fresh, plus every input without a cache entry that such a unit reads. Returned in
-    /// dependency order.
-    pub fn to_run(&self, targets: &BTreeSet<String>) -> Vec<usize> {
+    /// fresh (or, with `regenerate`, whose payload was dropped), plus every input that such
+    /// a unit reads and that has no entry or a dropped one. Returned in dependency order.
+    pub fn to_run(&self, targets: &BTreeSet<String>, regenerate: bool) -> Vec<usize> {
         let mut needed = vec![false; self.units.len()];
+        let must = |u: &PlannedUnit| u.status != Status::Fresh || u.dropped;
         let mut stack: Vec<usize> = (0..self.units.len())
             .filter(|&i| targets.contains(&self.units[i].unit.stage))
-            .filter(|&i| self.units[i].status != Status::Fresh)
+            .filter(|&i| {
+                let u = &self.units[i];
+                u.status != Status::Fresh || (regenerate && u.dropped)
+            })
             .collect();
         while let Some(i) = stack.pop() {
             if needed[i] {
@@ -204,7 +213,7 @@ impl Plan {
             }
             needed[i] = true;
             for &d in &self.units[i].deps {
-                if self.units[d].status != Status::Fresh {
+                if must(&self.units[d]) {
                     stack.push(d);
                 }
             }

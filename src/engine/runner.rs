@@ -20,6 +20,10 @@ pub trait Reporter: Sync {
     fn unit_started(&self, unit: &UnitRef) -> Box<dyn UnitProgress + '_>;
     fn unit_finished(&self, unit: &UnitRef, result: &UnitResult);
     fn finish(&self);
+    /// Something went wrong that does not fail the run.
+    fn warn(&self, message: &str) {
+        eprintln!("warning: {message}");
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -55,6 +59,8 @@ pub struct RunOptions {
     pub tool_version: String,
     /// Names this run in the manifests it writes.
     pub run_id: String,
+    /// Never drop the payload of a recomputable stage's entry after use.
+    pub keep_recomputable: bool,
 }
 
 /// A fresh run id: time and process, unique enough to tell runs apart in one cache.
@@ -161,15 +167,33 @@ impl Executor for InProcess {
         let wake = Condvar::new();
         let results = Mutex::new(vec![None::<UnitResult>; to_run.len()]);
 
+        // Per unit to run, the units to run that read it: a recomputable entry is dropped
+        // once all of them are done.
+        let mut readers: Vec<Vec<usize>> = vec![Vec::new(); to_run.len()];
+        for (p, &i) in to_run.iter().enumerate() {
+            for d in &plan.units[i].deps {
+                if let Some(&dp) = position.get(d) {
+                    readers[dp].push(p);
+                }
+            }
+        }
+        let recomputable = |i: usize| {
+            stages
+                .iter()
+                .any(|s| s.meta.name == plan.units[i].unit.stage && s.meta.recomputable)
+        };
+
         let worker = || loop {
-            // Pick the first waiting unit whose inputs are all available.
+            // Pick a waiting unit whose inputs are all available, the one latest in
+            // dependency order first: consumers before new producers, so that few
+            // recomputable entries are alive at once (depth-first).
             let picked = {
                 let mut guard = shared.lock().expect("scheduler lock");
                 loop {
                     let (states, stop) = &mut *guard;
                     let mut ready = None;
                     let mut waiting = false;
-                    for (p, &i) in to_run.iter().enumerate() {
+                    for (p, &i) in to_run.iter().enumerate().rev() {
                         if states[p] != State::Waiting {
                             continue;
                         }
@@ -224,7 +248,11 @@ impl Executor for InProcess {
                 Err(e) => UnitResult::Failed(format!("reading an input's manifest: {e}")),
                 Ok(ingredients) => {
                     let key = ingredients.key();
-                    let result = if !planned.forced && cache.contains(&planned.unit.stage, &key) {
+                    let stage = &planned.unit.stage;
+                    let result = if !planned.forced
+                        && cache.contains(stage, &key)
+                        && !cache.is_dropped(stage, &key)
+                    {
                         UnitResult::Reused
                     } else {
                         let inputs = plan.input_dirs(i, &settled, cache);
@@ -266,7 +294,30 @@ impl Executor for InProcess {
             if state == State::Failed && !options.keep_going {
                 guard.1 = true;
             }
+            // Inputs of recomputable stages that every reader in this run is done with.
+            let done_with: Vec<usize> = if options.keep_recomputable || state != State::Done {
+                Vec::new()
+            } else {
+                planned
+                    .deps
+                    .iter()
+                    .filter_map(|d| position.get(d).map(|&dp| (*d, dp)))
+                    .filter(|&(d, dp)| {
+                        recomputable(d) && readers[dp].iter().all(|&r| guard.0[r] == State::Done)
+                    })
+                    .map(|(d, _)| d)
+                    .collect()
+            };
             wake.notify_all();
+            drop(guard);
+            for d in done_with {
+                let key = keys.lock().unwrap()[d].clone();
+                let input = &plan.units[d].unit;
+                if let Err(e) = cache.drop_payload(&input.stage, &key) {
+                    // Keeping an entry is always safe; only the disk bound suffers.
+                    reporter.warn(&format!("could not drop the payload of {input}: {e}"));
+                }
+            }
         };
 
         std::thread::scope(|scope| {
@@ -345,6 +396,13 @@ pub fn run_unit(
         }
     };
     let duration = clock.elapsed();
+    if cache.is_dropped(&ingredients.stage, &key) {
+        // Regenerated for a reader: the recorded manifest stays, the files must match it.
+        cache
+            .restore(staging, &outputs)
+            .map_err(|e| e.to_string())?;
+        return Ok(duration);
+    }
     let manifest = Manifest {
         key: key.clone(),
         ingredients: ingredients.clone(),

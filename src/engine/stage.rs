@@ -19,6 +19,8 @@ pub struct StageMeta {
     pub code: String,
     /// Folder the stage's outputs are copied to after a run, if any.
     pub publish: Option<PathBuf>,
+    /// Outputs may be dropped after use and regenerated on demand.
+    pub recomputable: bool,
 }
 
 /// One independent piece of a stage's work, cached on its own.

@@ -200,7 +200,10 @@ impl TestServer {
 /// The `[claims]` table of the repository's pipeline.toml, as text.
 pub fn repo_claims_table() -> String {
     let text = std::fs::read_to_string(repo_root().join("pipeline.toml")).unwrap();
-    let start = text.find("\n[claims]\n").expect("pipeline.toml has [claims]") + 1;
+    let start = text
+        .find("\n[claims]\n")
+        .expect("pipeline.toml has [claims]")
+        + 1;
     let rest = &text[start..];
     let end = rest[1..].find("\n[").map_or(rest.len(), |i| i + 2);
     rest[..end].to_string()
