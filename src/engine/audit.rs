@@ -6,9 +6,9 @@
 
 use super::cache::{write_atomic, Cache, CacheError};
 use super::manifest::rfc3339;
+use super::node::StageNode;
 use super::plan::{Plan, Status};
 use super::runner::{run_unit, Reporter, RunOptions};
-use super::stage::StageNode;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 

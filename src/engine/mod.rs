@@ -7,6 +7,7 @@ pub mod hash;
 pub mod key;
 pub mod lock;
 pub mod manifest;
+pub mod node;
 pub mod plan;
 pub mod progress;
 pub mod runner;
@@ -16,6 +17,7 @@ pub mod unit;
 
 pub use cache::Cache;
 pub use key::Reason;
+pub use node::{StageMeta, StageNode};
 pub use plan::{Plan, Status};
-pub use stage::{StageImpl, StageMeta, StageNode, UnitJob, UnitOutcome, UnitSpec};
+pub use stage::{StageImpl, UnitJob, UnitOutcome, UnitSpec};
 pub use unit::UnitRef;

@@ -12,7 +12,8 @@
 use super::cache::{Cache, CacheError};
 use super::key::{explain_change, KeyIngredients, Reason, UNBUILT};
 use super::manifest::Manifest;
-use super::stage::{ConfigIssue, StageNode, UnitSpec};
+use super::node::StageNode;
+use super::stage::{ConfigIssue, UnitSpec};
 use super::unit::UnitRef;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -5,8 +5,9 @@
 use super::cache::Cache;
 use super::key::KeyIngredients;
 use super::manifest::{rfc3339, Manifest};
+use super::node::StageNode;
 use super::plan::{Plan, PlannedUnit};
-use super::stage::{StageNode, UnitJob, UnitOutcome, UnitProgress, UnitSpec};
+use super::stage::{UnitJob, UnitOutcome, UnitProgress, UnitSpec};
 use super::unit::UnitRef;
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};

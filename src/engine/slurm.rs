@@ -7,9 +7,9 @@
 //! whose jobs are still queued or running.
 
 use super::cache::{read_manifest_at, write_atomic, Cache, CacheError};
+use super::node::StageNode;
 use super::plan::{Plan, Status};
 use super::runner::{Executor, Reporter, RunOptions, RunReport, UnitResult};
-use super::stage::StageNode;
 use super::unit::UnitRef;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};

@@ -1,27 +1,14 @@
 //! What the engine needs from a stage: the units a configuration asks for, and how to run
 //! one of them into a folder. Stages never touch the cache themselves.
+//!
+//! This is the whole interface a stage's code sees, so it is in every built-in stage's
+//! code fingerprint: what the engine keeps about a stage ([`super::node`]) lives apart,
+//! so that engine changes do not make every cached unit stale.
 
 use super::unit::UnitRef;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-/// The declared, configuration-independent facts about a stage (from `stages/*.toml`).
-#[derive(Clone, Debug)]
-pub struct StageMeta {
-    pub name: String,
-    pub version: u32,
-    pub needs: Vec<String>,
-    /// Top-level tables of `pipeline.toml` this stage reads; it is shown nothing else.
-    pub reads: Vec<String>,
-    pub description: String,
-    /// Fingerprint of the stage's code; part of every unit key.
-    pub code: String,
-    /// Folder the stage's outputs are copied to after a run, if any.
-    pub publish: Option<PathBuf>,
-    /// Outputs may be dropped after use and regenerated on demand.
-    pub recomputable: bool,
-}
 
 /// One independent piece of a stage's work, cached on its own.
 #[derive(Clone, Debug, PartialEq)]
@@ -115,10 +102,4 @@ pub trait StageImpl: Send + Sync {
     ) -> Result<Vec<UnitSpec>, ConfigIssue>;
 
     fn run(&self, job: &UnitJob) -> Result<UnitOutcome, UnitError>;
-}
-
-/// A stage as the engine holds it: its declaration and its implementation.
-pub struct StageNode {
-    pub meta: StageMeta,
-    pub imp: Box<dyn StageImpl>,
 }

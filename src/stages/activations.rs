@@ -6,7 +6,7 @@ use crate::data::load_split;
 use crate::engine::stage::{
     parse_tables, ConfigIssue, StageImpl, UnitError, UnitJob, UnitOutcome, UnitSpec,
 };
-use crate::engine::UnitRef;
+use crate::engine::unit::UnitRef;
 use crate::formats::activations::{ActivationWriter, Attributes, Compression};
 use crate::model::settings::{training_label, NetworkParams};
 use crate::model::{device_name, Arch, Mlp};

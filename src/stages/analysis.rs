@@ -11,7 +11,7 @@ use crate::analysis::{
 use crate::engine::stage::{
     parse_tables, ConfigIssue, StageImpl, UnitError, UnitJob, UnitOutcome, UnitSpec,
 };
-use crate::engine::UnitRef;
+use crate::engine::unit::UnitRef;
 use crate::formats::activations::{ActivationReader, Attributes, FILE as ACTIVATIONS_FILE};
 use crate::formats::table::{Column, Table};
 use serde::Deserialize;

@@ -9,7 +9,7 @@
 //! stderr are kept as `log.txt` among the outputs.
 
 use crate::engine::stage::{ConfigIssue, StageImpl, UnitError, UnitJob, UnitOutcome, UnitSpec};
-use crate::engine::UnitRef;
+use crate::engine::unit::UnitRef;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -11,7 +11,7 @@ pub mod torch_threads;
 pub mod train;
 
 use crate::config::{StageDecl, StageKind};
-use crate::engine::StageImpl;
+use crate::engine::stage::StageImpl;
 use std::path::PathBuf;
 
 /// Stages implemented inside repro; a declaration of kind `builtin` must name one.

@@ -9,7 +9,7 @@ use crate::engine::hash::sha256_hex;
 use crate::engine::stage::{
     parse_tables, ConfigIssue, StageImpl, UnitError, UnitJob, UnitOutcome, UnitSpec,
 };
-use crate::engine::UnitRef;
+use crate::engine::unit::UnitRef;
 use crate::results::{load_fractions, load_metrics};
 use crate::stages::figures::FIGURES;
 use base64::Engine as _;

@@ -5,7 +5,7 @@
 use crate::data::{datasets, load_split};
 use crate::engine::hash::sha256_hex;
 use crate::engine::stage::{ConfigIssue, StageImpl, UnitError, UnitJob, UnitOutcome, UnitSpec};
-use crate::engine::UnitRef;
+use crate::engine::unit::UnitRef;
 use crate::formats::table::{Column, Table};
 use crate::model::train::EpochLog;
 use crate::model::{

@@ -28,7 +28,7 @@ mod transition;
 use crate::engine::stage::{
     parse_tables, ConfigIssue, StageImpl, UnitError, UnitJob, UnitOutcome, UnitSpec,
 };
-use crate::engine::UnitRef;
+use crate::engine::unit::UnitRef;
 use crate::model::settings::NetworkParams;
 use crate::results::{load_metrics, AnalysisUnit, NetKey};
 use config::{FiguresTable, Tables};
