@@ -111,6 +111,10 @@ struct RunUnitArgs {
     /// Run even if the unit is cached.
     #[arg(long)]
     force: bool,
+    /// Write the unit's progress as `repro-progress ...` lines on stderr, for the driver
+    /// that started this worker to show.
+    #[arg(long, hide = true)]
+    relay_progress: bool,
 }
 
 #[derive(Args)]

@@ -3,7 +3,7 @@
 use super::lock;
 use crate::{RunArgs, RunUnitArgs};
 use anyhow::{Context, Result};
-use repro::engine::progress::reporter_for_stderr;
+use repro::engine::progress::{reporter_for_stderr, Relay};
 use repro::engine::runner::{new_run_id, run_unit, Executor, InProcess, RunOptions, UnitResult};
 use repro::engine::slurm::SlurmExecutor;
 use repro::engine::{Status, UnitRef};
@@ -200,7 +200,11 @@ pub fn run_one(project: &Project, args: &RunUnitArgs, quiet: bool) -> Result<Exi
         .iter()
         .find(|s| s.meta.name == args.stage)
         .expect("planned stage exists");
-    let reporter = reporter_for_stderr(quiet);
+    let reporter = if args.relay_progress {
+        Box::new(Relay)
+    } else {
+        reporter_for_stderr(quiet)
+    };
     let progress = reporter.unit_started(&planned.unit);
     let options = RunOptions {
         keep_going: false,

@@ -43,38 +43,118 @@ impl Reporter for Silent {
     fn finish(&self) {}
 }
 
-/// Plain, timestamp-free lines: one when a unit starts, at most one per phase step of
-/// 10% (or a note), one when it ends.
+/// Plain, timestamp-free lines: one when a unit starts, one about every 10 s while it runs
+/// (where it is: phase, count, the last note), one when it ends.
 #[derive(Default)]
 pub struct LineReporter {
     total: AtomicUsize,
     started: AtomicUsize,
 }
 
+/// How often a running unit gets a line.
+const LINE_EVERY: Duration = Duration::from_secs(10);
+
 struct LineProgress {
     label: String,
-    phase: Mutex<(String, u64, u64)>,
+    state: Mutex<LineState>,
+}
+
+struct LineState {
+    what: String,
+    total: u64,
+    done: u64,
+    note: String,
+    last_line: Instant,
+}
+
+impl LineProgress {
+    /// Writes where the unit is if the last line is old enough.
+    fn maybe_print(&self, s: &mut LineState) {
+        if s.last_line.elapsed() < LINE_EVERY {
+            return;
+        }
+        s.last_line = Instant::now();
+        let count = if s.total > 0 {
+            format!(" {} {}/{}", s.what, s.done, s.total)
+        } else {
+            String::new()
+        };
+        let note = if s.note.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", s.note)
+        };
+        eprintln!("      {}{count}{note}", self.label);
+    }
 }
 
 impl UnitProgress for LineProgress {
     fn phase(&self, what: &str, total: u64) {
-        *self.phase.lock().unwrap() = (what.to_string(), total, 0);
+        let mut s = self.state.lock().unwrap();
+        (s.what, s.total, s.done) = (what.to_string(), total, 0);
+        self.maybe_print(&mut s);
     }
     fn advance(&self, done: u64) {
-        let mut p = self.phase.lock().unwrap();
-        let (what, total, last_decile) = (&p.0, p.1, p.2);
-        if total == 0 {
-            return;
-        }
-        let decile = done * 10 / total;
-        if decile > last_decile {
-            eprintln!("      {} {what} {done}/{total}", self.label);
-            p.2 = decile;
-        }
+        let mut s = self.state.lock().unwrap();
+        s.done = done;
+        self.maybe_print(&mut s);
     }
     fn note(&self, message: &str) {
-        eprintln!("      {} {message}", self.label);
+        let mut s = self.state.lock().unwrap();
+        s.note = message.to_string();
+        self.maybe_print(&mut s);
     }
+}
+
+/// Progress as `repro-progress` lines on stderr, for a worker process whose driver shows
+/// them ([`relay_to`]).
+pub struct Relay;
+
+const RELAY: &str = "repro-progress ";
+
+struct RelayProgress;
+
+impl UnitProgress for RelayProgress {
+    fn phase(&self, what: &str, total: u64) {
+        eprintln!("{RELAY}phase {total} {what}");
+    }
+    fn advance(&self, done: u64) {
+        eprintln!("{RELAY}advance {done}");
+    }
+    fn note(&self, message: &str) {
+        eprintln!("{RELAY}note {}", message.replace('\n', " "));
+    }
+}
+
+impl Reporter for Relay {
+    fn start(&self, _: usize) {}
+    fn unit_started(&self, _: &UnitRef) -> Box<dyn UnitProgress + '_> {
+        Box::new(RelayProgress)
+    }
+    fn unit_finished(&self, unit: &UnitRef, result: &UnitResult) {
+        if let UnitResult::Failed(e) = result {
+            eprintln!("FAILED {unit}: {e}");
+        }
+    }
+    fn finish(&self) {}
+}
+
+/// If `line` is a relayed progress line, hands it to `progress` and returns true.
+pub fn relay_to(line: &str, progress: &dyn UnitProgress) -> bool {
+    let Some(rest) = line.strip_prefix(RELAY) else {
+        return false;
+    };
+    let (kind, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+    match kind {
+        "phase" => {
+            let (total, what) = rest.split_once(' ').unwrap_or((rest, ""));
+            progress.phase(what, total.parse().unwrap_or(0));
+        }
+        "advance" => progress.advance(rest.parse().unwrap_or(0)),
+        "note" => progress.note(rest),
+        _ => return false,
+    }
+    true
 }
 
 impl Reporter for LineReporter {
@@ -87,7 +167,13 @@ impl Reporter for LineReporter {
         eprintln!("{label} ...");
         Box::new(LineProgress {
             label,
-            phase: Mutex::new((String::new(), 0, 0)),
+            state: Mutex::new(LineState {
+                what: String::new(),
+                total: 0,
+                done: 0,
+                note: String::new(),
+                last_line: Instant::now(),
+            }),
         })
     }
     fn unit_finished(&self, unit: &UnitRef, result: &UnitResult) {
@@ -206,5 +292,48 @@ impl Reporter for TerminalReporter {
             let _ = bar.refresh();
             eprintln!();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Recorded(Mutex<Vec<String>>);
+
+    impl UnitProgress for Recorded {
+        fn phase(&self, what: &str, total: u64) {
+            self.0.lock().unwrap().push(format!("phase {what} {total}"));
+        }
+        fn advance(&self, done: u64) {
+            self.0.lock().unwrap().push(format!("advance {done}"));
+        }
+        fn note(&self, message: &str) {
+            self.0.lock().unwrap().push(format!("note {message}"));
+        }
+    }
+
+    #[test]
+    fn relayed_lines_reach_the_driver_and_other_lines_do_not() {
+        let got = Recorded::default();
+        for line in [
+            "repro-progress phase 200 epochs",
+            "repro-progress advance 12",
+            "repro-progress note epoch 12/200: train loss 0.00412, val error 2.31% (1.0s)",
+            "error: something else",
+            "repro-progress bogus 1",
+        ] {
+            relay_to(line, &got);
+        }
+        assert_eq!(
+            *got.0.lock().unwrap(),
+            [
+                "phase epochs 200",
+                "advance 12",
+                "note epoch 12/200: train loss 0.00412, val error 2.31% (1.0s)"
+            ]
+        );
+        assert!(!relay_to("error: something else", &got));
     }
 }

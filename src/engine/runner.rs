@@ -109,33 +109,48 @@ pub fn run_unit_args(planned: &PlannedUnit, key: &str, run_id: &str) -> Vec<Stri
     if planned.forced {
         args.push("--force".into());
     }
+    args.push("--relay-progress".into());
     args
 }
 
-/// Runs one unit as a `repro run-unit` child process; its stderr's tail is the error.
+/// Runs one unit as a `repro run-unit` child process. Its relayed progress lines go to
+/// `progress`; the tail of its other stderr lines is the error if it fails.
 fn run_in_worker(
     launcher: &[String],
     planned: &PlannedUnit,
     key: &str,
     run_id: &str,
+    progress: &dyn UnitProgress,
 ) -> Result<Duration, String> {
+    use std::io::BufRead;
     let clock = Instant::now();
-    let out = std::process::Command::new(&launcher[0])
+    let mut child = std::process::Command::new(&launcher[0])
         .args(&launcher[1..])
         .args(run_unit_args(planned, key, run_id))
         .stdin(std::process::Stdio::null())
-        .output()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .map_err(|e| format!("cannot start a worker ({}): {e}", launcher[0]))?;
-    if out.status.success() {
+    let mut tail: std::collections::VecDeque<String> = std::collections::VecDeque::new();
+    if let Some(stderr) = child.stderr.take() {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if !super::progress::relay_to(&line, progress) {
+                if tail.len() == 5 {
+                    tail.pop_front();
+                }
+                tail.push_back(line);
+            }
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("waiting for a worker: {e}"))?;
+    if status.success() {
         Ok(clock.elapsed())
     } else {
-        let text = String::from_utf8_lossy(&out.stderr);
-        let tail: Vec<&str> = text.lines().rev().take(5).collect();
-        Err(format!(
-            "worker {}: {}",
-            out.status,
-            tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
-        ))
+        Err(format!("worker {status}: {}", Vec::from(tail).join(" | ")))
     }
 }
 
@@ -259,9 +274,13 @@ impl Executor for InProcess {
                         let inputs = plan.input_dirs(i, &settled, cache);
                         let progress = reporter.unit_started(&planned.unit);
                         let outcome = match &self.workers {
-                            Some(launcher) => {
-                                run_in_worker(launcher, planned, &key, &options.run_id)
-                            }
+                            Some(launcher) => run_in_worker(
+                                launcher,
+                                planned,
+                                &key,
+                                &options.run_id,
+                                progress.as_ref(),
+                            ),
                             None => run_unit(
                                 node,
                                 &planned.spec,
