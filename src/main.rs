@@ -91,6 +91,10 @@ struct StatusArgs {
     /// fingerprint, its inputs' content digests.
     #[arg(long, value_name = "UNIT")]
     explain: Option<String>,
+    /// Where the time went: per stage, the cached units' span, summed time, slowest unit,
+    /// machines and devices.
+    #[arg(long, conflicts_with = "explain")]
+    timings: bool,
 }
 
 #[derive(Args)]
@@ -199,6 +203,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Run(args) => commands::run::run(&project, args, cli.quiet, launcher),
         Command::Status(args) => match args.explain {
             Some(unit) => commands::status::explain(&project, &unit),
+            None if args.timings => commands::status::timings(&project),
             None => commands::status::status(&project),
         },
         Command::Dag { dot } => {

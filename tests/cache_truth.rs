@@ -374,3 +374,33 @@ fn a_regeneration_with_other_bytes_fails_naming_the_unit() {
     assert!(noisy.join(".dropped").exists() && !noisy.join("noise.txt").exists());
     assert!(p.staging_leftovers().is_empty());
 }
+
+#[test]
+fn status_timings_sums_each_stages_units_from_their_manifests() {
+    let p = project();
+    p.repro().args(["run", "double"]).assert().success();
+    let out = p
+        .repro()
+        .args(["status", "--timings"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8_lossy(&out);
+    let count = manifest(&only_entry(&p, "count"));
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("count "))
+        .unwrap_or_else(|| panic!("{text}"));
+    // One unit, its own duration, named as the slowest, on this machine.
+    let fields: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(fields[1], "1", "{row}");
+    assert!(row.contains("all ("), "{row}");
+    let cores = std::thread::available_parallelism().unwrap().get();
+    assert!(row.contains(&format!("({cores} cores)")), "{row}");
+    assert!(count["machine"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("({cores} cores)")));
+}

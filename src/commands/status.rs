@@ -2,6 +2,7 @@
 
 use anyhow::Result;
 use repro::engine::slurm::in_flight;
+use repro::engine::timings::per_stage;
 use repro::engine::{Reason, Status};
 use repro::project::Project;
 use repro::stages::builtin_fingerprint_inputs;
@@ -59,6 +60,38 @@ pub fn status(project: &Project) -> Result<ExitCode> {
 }
 
 /// Everything that makes one unit's key, and where each part comes from.
+/// `repro status --timings`: the timings of the units this configuration uses that are
+/// cached, per stage (as the report's provenance shows them).
+pub fn timings(project: &Project) -> Result<ExitCode> {
+    let plan = project.plan(&BTreeSet::new())?;
+    let mut manifests = Vec::new();
+    for u in plan.units.iter().filter(|u| u.status == Status::Fresh) {
+        manifests.push((u, project.cache.read_manifest(&u.unit.stage, &u.key)?));
+    }
+    let rows = per_stage(
+        manifests
+            .iter()
+            .map(|(u, m)| (u.unit.stage.as_str(), u.unit.id.as_str(), m)),
+    );
+    println!(
+        "{:<12} {:>6} {:>10} {:>11}  {:<44} machines; devices",
+        "stage", "units", "span", "unit time", "slowest unit"
+    );
+    for t in rows {
+        let slowest = format!("{} ({:.1} s)", t.slowest_unit, t.slowest_s);
+        println!(
+            "{:<12} {:>6} {:>9.0}s {:>10.0}s  {slowest:<44} {}; {}",
+            t.stage,
+            t.units,
+            t.span_s,
+            t.total_s,
+            t.machines.join(", "),
+            t.devices.join(", ")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn explain(project: &Project, name: &str) -> Result<ExitCode> {
     let plan = project.plan(&BTreeSet::new())?;
     let Some(u) = plan.units.iter().find(|u| u.unit.to_string() == name) else {

@@ -30,6 +30,34 @@ pub struct Manifest {
     /// The `repro run` that made this entry (tells a rebuilt unit from a reused one).
     #[serde(default)]
     pub run_id: Option<String>,
+    /// Where it ran: host name and core count, e.g. `node1 (2 cores)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<String>,
+}
+
+/// This machine as manifests name it: host name and core count.
+pub fn this_machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    format!("{} ({cores} cores)", super::cache::hostname())
+}
+
+/// Seconds since 1970 of a timestamp as [`rfc3339`] writes it (`YYYY-MM-DDTHH:MM:SSZ`).
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    if s.len() != 20 || !s.ends_with('Z') {
+        return None;
+    }
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    // Days-from-civil (Howard Hinnant's algorithm), the inverse of `rfc3339`'s.
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = if mo > 2 { mo - 3 } else { mo + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + h * 3600 + mi * 60 + sec)
 }
 
 impl Manifest {
@@ -68,6 +96,20 @@ pub fn rfc3339(t: std::time::SystemTime) -> String {
 mod tests {
     use super::*;
     use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn timestamps_parse_back_to_their_seconds() {
+        for secs in [0u64, 951_782_400, 1_796_034_214, 4_102_444_799] {
+            let t = UNIX_EPOCH + Duration::from_secs(secs);
+            assert_eq!(
+                parse_rfc3339(&rfc3339(t)),
+                Some(secs as i64),
+                "{}",
+                rfc3339(t)
+            );
+        }
+        assert_eq!(parse_rfc3339("2026-11-30T10:00:00"), None);
+    }
 
     #[test]
     fn formats_known_instants() {

@@ -13,6 +13,7 @@ pub mod progress;
 pub mod runner;
 pub mod slurm;
 pub mod stage;
+pub mod timings;
 pub mod unit;
 
 pub use cache::Cache;

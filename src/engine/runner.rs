@@ -438,6 +438,7 @@ pub fn run_unit(
         },
         info: outcome.info,
         run_id: Some(options.run_id.clone()),
+        machine: Some(super::manifest::this_machine()),
     };
     cache
         .commit(staging, &manifest)

@@ -9,6 +9,7 @@ use crate::engine::hash::sha256_hex;
 use crate::engine::stage::{
     parse_tables, ConfigIssue, StageImpl, UnitError, UnitJob, UnitOutcome, UnitSpec,
 };
+use crate::engine::timings::per_stage;
 use crate::engine::unit::UnitRef;
 use crate::results::{load_fractions, load_metrics};
 use crate::stages::figures::FIGURES;
@@ -267,22 +268,38 @@ fn training_settings(networks: &[Value]) -> Vec<Value> {
         .collect()
 }
 
-/// Per stage: units, total duration, devices, and each unit's key.
+/// Per stage: the timings (units, span, summed time, slowest unit, machines, devices)
+/// and each unit's key.
 fn provenance(job: &UnitJob) -> Result<Vec<Value>, UnitError> {
-    let mut stages: BTreeMap<String, (f64, Vec<String>, Vec<Value>)> = BTreeMap::new();
+    let mut manifests = Vec::new();
     for (r, dir) in job.inputs {
-        let m = read_manifest_at(dir)?;
-        let e = stages.entry(r.stage.clone()).or_default();
-        e.0 += m.duration_s;
-        if !e.1.contains(&m.device) {
-            e.1.push(m.device.clone());
-        }
-        e.2.push(json!({ "unit": r.id, "key": m.key, "duration_s": format!("{:.1}", m.duration_s), "device": m.device, "finished": m.finished }));
+        manifests.push((r, read_manifest_at(dir)?));
     }
+    let timings = per_stage(
+        manifests
+            .iter()
+            .map(|(r, m)| (r.stage.as_str(), r.id.as_str(), m)),
+    );
     let order = ["data", "train", "activations", "analysis", "figures"];
-    let mut out: Vec<Value> = stages
+    let mut out: Vec<Value> = timings
         .into_iter()
-        .map(|(stage, (secs, devices, units))| json!({ "stage": stage, "units": units.len(), "seconds": format!("{secs:.1}"), "devices": devices.join(", "), "entries": units }))
+        .map(|t| {
+            let entries: Vec<Value> = manifests
+                .iter()
+                .filter(|(r, _)| r.stage == t.stage)
+                .map(|(r, m)| json!({ "unit": r.id, "key": m.key, "duration_s": format!("{:.1}", m.duration_s), "device": m.device, "finished": m.finished }))
+                .collect();
+            json!({
+                "stage": t.stage,
+                "units": t.units,
+                "span": human_seconds(t.span_s),
+                "seconds": human_seconds(t.total_s),
+                "slowest": format!("{} ({})", t.slowest_unit, human_seconds(t.slowest_s)),
+                "machines": t.machines.join(", "),
+                "devices": t.devices.join(", "),
+                "entries": entries,
+            })
+        })
         .collect();
     out.sort_by_key(|s| {
         order
@@ -291,6 +308,16 @@ fn provenance(job: &UnitJob) -> Result<Vec<Value>, UnitError> {
             .unwrap_or(order.len())
     });
     Ok(out)
+}
+
+/// "95 s", "12 min 5 s", "1 h 3 min".
+fn human_seconds(s: f64) -> String {
+    let s = s.round() as u64;
+    match s {
+        0..=59 => format!("{s} s"),
+        60..=3599 => format!("{} min {} s", s / 60, s % 60),
+        _ => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+    }
 }
 
 /// An object's entries as `[{"name", "value"}]` in key order: Tera iterates a map in no
