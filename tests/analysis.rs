@@ -177,3 +177,47 @@ fn a_corrupted_activation_file_is_named_and_nothing_is_cached() {
         .code(1)
         .stdout(contains("activations.h5: corrupted"));
 }
+
+#[test]
+fn activation_files_are_dropped_once_analysed_and_regenerated_to_their_digest() {
+    let p = project();
+    p.repro().args(["run", "analysis"]).assert().success();
+    let entry = p.entry_for("activations", "@best\"");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(entry.join("manifest.json")).unwrap())
+            .unwrap();
+    let recorded = manifest["outputs"][0]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        !entry.join("activations.h5").exists(),
+        "dropped after analysis"
+    );
+    p.repro()
+        .arg("status")
+        .assert()
+        .success()
+        .stdout(predicate::str::is_match(r"activations\s+2\s+2\s").unwrap());
+    // A changed analysis parameter needs both files again: they come back byte for byte
+    // (the run would fail otherwise) and are dropped again.
+    let config = std::fs::read_to_string(p.path().join("pipeline.toml")).unwrap();
+    std::fs::write(
+        p.path().join("pipeline.toml"),
+        config.replace("histogram_bins = 8", "histogram_bins = 9"),
+    )
+    .unwrap();
+    p.repro()
+        .args(["run", "analysis"])
+        .assert()
+        .success()
+        .stderr(contains("4 unit(s) run"));
+    assert!(!entry.join("activations.h5").exists());
+    // `--keep` brings them back for good, with the recorded digest.
+    p.repro()
+        .args(["run", "activations", "--keep"])
+        .assert()
+        .success();
+    let bytes = std::fs::read(entry.join("activations.h5")).unwrap();
+    assert_eq!(repro::engine::hash::sha256_hex(&bytes), recorded);
+}
