@@ -78,6 +78,9 @@ fn the_real_pipeline_on_a_slice_of_mnist() {
             "{id}.svg has text"
         );
         assert!(out.join(format!("figures/{id}.csv")).is_file());
+        // Nothing clipped, nothing covered.
+        let problems = layout_problems(&out.join("figures"), id);
+        assert!(problems.is_empty(), "{problems:#?}");
     }
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert_eq!(
@@ -183,4 +186,45 @@ fn browser_check(report: &std::path::Path) {
     );
     println!("{stdout}");
     eprintln!("report screenshot: {}", shot.display());
+}
+
+/// The same check on figures made elsewhere (a profile's `report/out/figures`):
+/// `REPRO_LAYOUT_DIR=report/out/figures cargo test --test end_to_end -- --ignored`.
+#[test]
+#[ignore = "reads figures from REPRO_LAYOUT_DIR"]
+fn figures_in_a_folder_keep_their_points_inside_and_legends_outside() {
+    let dir =
+        std::path::PathBuf::from(std::env::var("REPRO_LAYOUT_DIR").expect("REPRO_LAYOUT_DIR"));
+    let mut checked = 0;
+    for id in FIGURES {
+        if dir.join(format!("{id}.layout.json")).is_file() {
+            let problems = layout_problems(&dir, id);
+            assert!(problems.is_empty(), "{problems:#?}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, FIGURES.len(), "every figure has a layout");
+}
+
+#[test]
+fn the_layout_check_catches_clipped_points_and_covering_legends() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("f.layout.json"),
+        r#"{"width": 400, "height": 300, "panels": [
+            {"title": "a, b", "x_range": [0, 10], "y_range": [1, 100], "x_log": false, "y_log": true,
+             "plot_area": {"x": 50, "y": 40, "w": 200, "h": 200},
+             "legend": {"x": 240, "y": 40, "w": 100, "h": 50}}]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("f.csv"),
+        "panel,series,x,y,low,high\n\"a, b\",s,5,50,,\n\"a, b\",s,5,0.5,,\n\"a, b\",s,-1,0,,\n",
+    )
+    .unwrap();
+    let problems = layout_problems(dir.path(), "f");
+    // The legend starts 10 px inside the plotting area; (5, 0.5) is below the y range;
+    // (-1, 0) cannot be drawn on a log axis and is not counted.
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    assert!(problems[0].contains("covers") && problems[1].contains("(5, 0.5)"));
 }

@@ -2,6 +2,8 @@
 //! data (panels of series) first; rendering to PNG and SVG and writing the CSV behind it
 //! are three views of the same data.
 
+use super::layout::{Layout, PanelLayout, Rect};
+use super::legend;
 use super::style::{colour, register_fonts, FAMILY};
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
@@ -70,6 +72,10 @@ pub struct Panel {
     pub x_integer: bool,
     /// Fixed y range; unset: fitted to the data.
     pub y_range: Option<(f64, f64)>,
+    /// Faint horizontal reference lines (e.g. perplexity 1); the y range includes them.
+    pub reference_y: Vec<f64>,
+    /// Thin vertical separators (e.g. between the layers of Fig. 1).
+    pub separators_x: Vec<f64>,
     pub series: Vec<Series>,
     /// Shown instead of a chart when there is no data.
     pub empty_note: Option<String>,
@@ -129,6 +135,18 @@ impl Panel {
         out
     }
 
+    /// Draws a faint horizontal line at each value and keeps it in view.
+    pub fn with_reference_y(mut self, values: &[f64]) -> Self {
+        self.reference_y.extend_from_slice(values);
+        self
+    }
+
+    /// Thin vertical lines at these x values.
+    pub fn with_separators_x(mut self, values: &[f64]) -> Self {
+        self.separators_x.extend_from_slice(values);
+        self
+    }
+
     pub fn with_y_range(mut self, low: f64, high: f64) -> Self {
         self.y_range = Some((low, high));
         self
@@ -156,15 +174,22 @@ pub struct Figure {
 }
 
 impl Figure {
-    /// Panels laid out in `columns` columns, each of the standard panel size.
+    /// Panels laid out in `columns` columns, each of the standard panel size (the legend
+    /// takes the right part of each panel).
     pub fn grid(id: &str, title: &str, panels: Vec<Panel>, columns: usize) -> Self {
         Figure {
             id: id.into(),
             title: title.into(),
             panels,
             columns,
-            panel_size: (520, 380),
+            panel_size: (640, 380),
         }
+    }
+
+    /// The same figure with panels of another size in pixels.
+    pub fn with_panel_size(mut self, width: u32, height: u32) -> Self {
+        self.panel_size = (width, height);
+        self
     }
 
     fn size(&self) -> (u32, u32) {
@@ -176,13 +201,15 @@ impl Figure {
         )
     }
 
-    pub fn render_png(&self, path: &Path) -> Result<(), PlotError> {
+    /// Renders to PNG; returns where everything went.
+    pub fn render_png(&self, path: &Path) -> Result<Layout, PlotError> {
         register_fonts();
         let root = BitMapBackend::new(path, self.size()).into_drawing_area();
         self.draw(root).map_err(|m| err(path, m))
     }
 
-    pub fn render_svg(&self, path: &Path) -> Result<(), PlotError> {
+    /// Renders to SVG (text stays text); the layout is the PNG's.
+    pub fn render_svg(&self, path: &Path) -> Result<Layout, PlotError> {
         register_fonts();
         let root = SVGBackend::new(path, self.size()).into_drawing_area();
         self.draw(root).map_err(|m| err(path, m))
@@ -213,7 +240,7 @@ impl Figure {
         out.into_inner().map_err(|e| e.into_error())?.sync_all()
     }
 
-    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<(), String> {
+    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<Layout, String> {
         root.fill(&WHITE).map_err(|e| e.to_string())?;
         let (title_area, body) = root.split_vertically(40);
         title_area
@@ -221,10 +248,19 @@ impl Figure {
             .map_err(|e| e.to_string())?;
         let cols = self.columns.clamp(1, self.panels.len().max(1));
         let rows = self.panels.len().max(1).div_ceil(cols);
+        let mut panels = Vec::new();
         for (panel, area) in self.panels.iter().zip(body.split_evenly((rows, cols))) {
-            draw_panel(&area, panel).map_err(|e| format!("panel `{}`: {e}", panel.title))?;
+            panels.push(
+                draw_panel(&area, panel).map_err(|e| format!("panel `{}`: {e}", panel.title))?,
+            );
         }
-        root.present().map_err(|e| e.to_string())
+        root.present().map_err(|e| e.to_string())?;
+        let (width, height) = self.size();
+        Ok(Layout {
+            width,
+            height,
+            panels,
+        })
     }
 }
 
@@ -240,6 +276,30 @@ fn csv_field(s: &str) -> String {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s.to_string()
+    }
+}
+
+/// Gives every panel the same y range, fitted to all their points and bands: panels the
+/// reader compares side by side (one per epoch, per network) must share their scale.
+pub fn share_y_range(panels: &mut [Panel]) {
+    let ys: Vec<f64> = panels
+        .iter()
+        .flat_map(|p| p.series.iter())
+        .flat_map(|s| {
+            s.points
+                .iter()
+                .map(|p| p.1)
+                .chain(s.band.iter().flat_map(|b| [b.1, b.2]))
+        })
+        .filter(|y| y.is_finite())
+        .collect();
+    let lo = ys.iter().copied().fold(f64::MAX, f64::min);
+    let hi = ys.iter().copied().fold(f64::MIN, f64::max);
+    if lo <= hi {
+        let m = ((hi - lo) * 0.06).max(1e-3);
+        for p in panels {
+            p.y_range = Some((lo - m, hi + m));
+        }
     }
 }
 
@@ -263,6 +323,7 @@ fn ranges(panel: &Panel) -> ((f64, f64), (f64, f64)) {
             .chain(s.band.iter().flat_map(|b| [b.1, b.2]))
     });
     let ys: Vec<f64> = ys
+        .chain(panel.reference_y.iter().copied())
         .filter(|y| y.is_finite() && (!panel.log_y || *y > 0.0))
         .collect();
     let (mut y0, mut y1) = ys
@@ -308,7 +369,7 @@ fn x_label(panel: &Panel, x: f64) -> String {
 fn draw_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     panel: &Panel,
-) -> Result<(), String> {
+) -> Result<PanelLayout, String> {
     let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     if panel.series.iter().all(|s| s.points.is_empty()) {
         let note = panel.empty_note.clone().unwrap_or_else(|| "no data".into());
@@ -320,7 +381,15 @@ fn draw_panel<DB: DrawingBackend>(
             (20, 60),
         )
         .map_err(e)?;
-        return Ok(());
+        return Ok(PanelLayout {
+            title: panel.title.clone(),
+            x_range: [0.0, 1.0],
+            y_range: [0.0, 1.0],
+            x_log: false,
+            y_log: false,
+            plot_area: None,
+            legend: None,
+        });
     }
     let logged;
     let panel = if panel.log_x {
@@ -330,13 +399,17 @@ fn draw_panel<DB: DrawingBackend>(
         panel
     };
     let ((x0, x1), (y0, y1)) = ranges(panel);
-    let mut builder = ChartBuilder::on(area);
+    // The legend gets its own column at the right, beside the plotting area.
+    let (width, _) = area.dim_in_pixel();
+    let legend_width = legend::width(&panel.series).min(width / 2);
+    let (chart_area, legend_area) = area.split_horizontally(width - legend_width);
+    let mut builder = ChartBuilder::on(&chart_area);
     builder
         .caption(&panel.title, (FAMILY, 16).into_font())
         .margin(8)
         .x_label_area_size(36)
         .y_label_area_size(56);
-    if panel.log_y {
+    let plot = if panel.log_y {
         let mut chart = builder
             .build_cartesian_2d(x0..x1, (y0..y1).log_scale())
             .map_err(e)?;
@@ -350,7 +423,8 @@ fn draw_panel<DB: DrawingBackend>(
             .axis_desc_style((FAMILY, 13))
             .draw()
             .map_err(e)?;
-        draw_series(&mut chart, panel).map_err(e)
+        draw_series(&mut chart, panel, (x0, x1)).map_err(e)?;
+        chart.plotting_area().get_pixel_range()
     } else {
         let mut chart = builder.build_cartesian_2d(x0..x1, y0..y1).map_err(e)?;
         chart
@@ -362,17 +436,46 @@ fn draw_panel<DB: DrawingBackend>(
             .axis_desc_style((FAMILY, 13))
             .draw()
             .map_err(e)?;
-        draw_series(&mut chart, panel).map_err(e)
-    }
+        draw_series(&mut chart, panel, (x0, x1)).map_err(e)?;
+        chart.plotting_area().get_pixel_range()
+    };
+    let plot_area = Rect::spanning(plot.0, plot.1);
+    let legend_top = plot_area.y - legend_area.get_base_pixel().1;
+    let legend = legend::draw(&legend_area, legend_top, &panel.series)?;
+    let x_range = if panel.log_x {
+        [10f64.powf(x0), 10f64.powf(x1)]
+    } else {
+        [x0, x1]
+    };
+    Ok(PanelLayout {
+        title: panel.title.clone(),
+        x_range,
+        y_range: [y0, y1],
+        x_log: panel.log_x,
+        y_log: panel.log_y,
+        plot_area: Some(plot_area),
+        legend,
+    })
 }
 
 fn draw_series<'a, DB: DrawingBackend + 'a, Y>(
     chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, Y>>,
     panel: &Panel,
+    (x0, x1): (f64, f64),
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>
 where
     Y: Ranged<ValueType = f64>,
 {
+    let faint = ShapeStyle::from(&BLACK.mix(0.35)).stroke_width(1);
+    for &y in &panel.reference_y {
+        chart.draw_series(DashedLineSeries::new(vec![(x0, y), (x1, y)], 4, 4, faint))?;
+    }
+    if !panel.separators_x.is_empty() {
+        let (y0, y1) = (chart.y_range().start, chart.y_range().end);
+        for &x in &panel.separators_x {
+            chart.draw_series(LineSeries::new(vec![(x, y0), (x, y1)], faint))?;
+        }
+    }
     for s in &panel.series {
         let c = colour(s.colour);
         if s.band.len() > 1 {
@@ -382,39 +485,22 @@ where
         }
         let style = ShapeStyle::from(&c).stroke_width(2);
         let pts = s.points.clone();
-        let anno = match s.mark {
+        match s.mark {
             Mark::Line => chart.draw_series(LineSeries::new(pts, style))?,
             Mark::Dashed => chart.draw_series(DashedLineSeries::new(pts, 8, 5, style))?,
             Mark::Dotted => chart.draw_series(DashedLineSeries::new(pts, 2, 4, style))?,
-            Mark::Points => {
-                chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 2, c.filled())))?
-            }
+            // Small and translucent: thousands of nodes overlap (Fig. 1).
+            Mark::Points => chart.draw_series(
+                pts.into_iter()
+                    .map(|p| Circle::new(p, 2, c.mix(0.55).filled())),
+            )?,
         };
-        let legend_style = style;
-        let mark = s.mark;
-        // plotters' legend entries are single elements, so the line pattern is spelled
-        // out in the label.
-        let label = match s.mark {
-            Mark::Dashed => format!("{}  - - -", s.name),
-            Mark::Dotted => format!("{}  ....", s.name),
-            _ => s.name.clone(),
-        };
-        anno.label(label).legend(move |(x, y)| match mark {
-            Mark::Points => Circle::new((x + 10, y), 3, legend_style.color.filled()).into_dyn(),
-            _ => PathElement::new(vec![(x, y), (x + 20, y)], legend_style).into_dyn(),
-        });
         // Small markers on line series keep single points visible.
         if s.mark != Mark::Points && s.points.len() <= 30 {
             chart.draw_series(s.points.iter().map(|&p| Circle::new(p, 2, c.filled())))?;
         }
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.3))
-        .label_font((FAMILY, 11))
-        .position(SeriesLabelPosition::LowerRight)
-        .draw()
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! A labelled heat map (rows x columns of values in [0, 1]) with a colour bar.
 
 use super::chart::PlotError;
+use super::layout::{Layout, PanelLayout, Rect};
 use super::style::{register_fonts, FAMILY};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -27,7 +28,7 @@ impl HeatMap {
         )
     }
 
-    pub fn render_png(&self, path: &Path) -> Result<(), PlotError> {
+    pub fn render_png(&self, path: &Path) -> Result<Layout, PlotError> {
         register_fonts();
         let root = BitMapBackend::new(path, self.size()).into_drawing_area();
         self.draw(root).map_err(|message| PlotError {
@@ -36,7 +37,7 @@ impl HeatMap {
         })
     }
 
-    pub fn render_svg(&self, path: &Path) -> Result<(), PlotError> {
+    pub fn render_svg(&self, path: &Path) -> Result<Layout, PlotError> {
         register_fonts();
         let root = SVGBackend::new(path, self.size()).into_drawing_area();
         self.draw(root).map_err(|message| PlotError {
@@ -45,7 +46,7 @@ impl HeatMap {
         })
     }
 
-    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<(), String> {
+    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<Layout, String> {
         let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
         root.fill(&WHITE).map_err(e)?;
         let (main, bar) = root.split_horizontally(self.size().0 - 90);
@@ -85,6 +86,7 @@ impl HeatMap {
                 })
         });
         chart.draw_series(cells).map_err(e)?;
+        let (px, py) = chart.plotting_area().get_pixel_range();
         // Colour bar: 0 at the bottom, 1 at the top.
         let mut scale = ChartBuilder::on(&bar)
             .margin_top(40)
@@ -110,6 +112,28 @@ impl HeatMap {
                 )
             }))
             .map_err(e)?;
-        root.present().map_err(e)
+        root.present().map_err(e)?;
+        // The colour bar with its labels is the legend.
+        let (bx, by) = bar.get_base_pixel();
+        let (bw, bh) = bar.dim_in_pixel();
+        let (width, height) = self.size();
+        Ok(Layout {
+            width,
+            height,
+            panels: vec![PanelLayout {
+                title: self.title.clone(),
+                x_range: [0.0, cols as f64],
+                y_range: [0.0, rows as f64],
+                x_log: false,
+                y_log: false,
+                plot_area: Some(Rect::spanning(px, py)),
+                legend: Some(Rect {
+                    x: bx,
+                    y: by,
+                    w: bw as i32,
+                    h: bh as i32,
+                }),
+            }],
+        })
     }
 }

@@ -3,6 +3,8 @@
 
 pub mod chart;
 pub mod heatmap;
+pub mod layout;
+mod legend;
 pub mod style;
 
 pub use chart::{Figure, Mark, Panel, PlotError, Series};

@@ -118,10 +118,12 @@ impl StageImpl for ReportStage {
                 dir.join(format!("{id}.svg")),
                 figures_dir.join(format!("{id}.svg")),
             )?;
-            std::fs::copy(
-                dir.join(format!("{id}.csv")),
-                figures_dir.join(format!("{id}.csv")),
-            )?;
+            for ext in ["csv", "layout.json"] {
+                std::fs::copy(
+                    dir.join(format!("{id}.{ext}")),
+                    figures_dir.join(format!("{id}.{ext}")),
+                )?;
+            }
             figures.push(json!({
                 "id": id,
                 "title": meta["title"],

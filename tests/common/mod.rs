@@ -2,6 +2,10 @@
 //! server on 127.0.0.1 that can misbehave on purpose.
 #![allow(dead_code)]
 
+mod layout;
+#[allow(unused_imports)] // used by end_to_end only
+pub use layout::layout_problems;
+
 use assert_cmd::Command;
 use flate2::write::GzEncoder;
 use sha2::{Digest, Sha256};

@@ -126,6 +126,7 @@ fn build(inputs: &Inputs) -> Result<Built, UnitError> {
                 )
                 .with_log_x()
                 .with_log_y()
+                .with_reference_y(&[1.0])
                 .with_series(lines),
             );
         }

@@ -67,23 +67,54 @@ fn build(inputs: &Inputs) -> Result<Built, UnitError> {
         panels.push(
             Panel::new(
                 panel_title,
-                "node (hidden layers in order, then the output layer)",
+                "node (hidden layers in order, then the output layer; thin lines separate layers)",
                 "% of the class's train samples with z > 0",
             )
             .with_y_range(-3.0, 103.0)
+            .with_separators_x(&layer_boundaries(points))
             .with_series(class_series(points)),
         );
     }
-    Ok(Built::lines("fig1", title, panels, 1, findings))
+    // About 1.5 px per node, plus the axes and the legend.
+    let nodes = per_snapshot
+        .values()
+        .map(|(_, pts)| node_count(pts))
+        .max()
+        .unwrap_or(0);
+    let width = (1.5 * nodes as f64) as u32 + 260;
+    Ok(Built::lines("fig1", title, panels, 1, findings).with_panel_size(width.max(640), 380))
+}
+
+/// Hidden and output nodes in all, over the layers present.
+fn node_count(points: &[&FractionRow]) -> usize {
+    layer_widths(points).values().sum()
+}
+
+/// Each layer's width (nodes 0..width).
+fn layer_widths(points: &[&FractionRow]) -> BTreeMap<usize, usize> {
+    points.iter().fold(BTreeMap::new(), |mut m, p| {
+        let w = m.entry(p.layer).or_insert(0);
+        *w = (*w).max(p.node + 1);
+        m
+    })
+}
+
+/// x positions between consecutive layers (half a node before each layer's first node).
+fn layer_boundaries(points: &[&FractionRow]) -> Vec<f64> {
+    let mut at = 0usize;
+    let mut out = Vec::new();
+    for w in layer_widths(points).values() {
+        if at > 0 {
+            out.push(at as f64 - 0.5);
+        }
+        at += w;
+    }
+    out
 }
 
 /// One series of points per class: (node position over all layers, percentage).
 fn class_series(points: &[&FractionRow]) -> Vec<Series> {
-    let widths: BTreeMap<usize, usize> = points.iter().fold(BTreeMap::new(), |mut m, p| {
-        let w = m.entry(p.layer).or_insert(0);
-        *w = (*w).max(p.node + 1);
-        m
-    });
+    let widths = layer_widths(points);
     let offset = |layer: usize| widths.range(..layer).map(|(_, w)| w).sum::<usize>();
     let classes = points.iter().map(|p| p.class).max().unwrap_or(0) + 1;
     (0..classes)

@@ -83,6 +83,7 @@ fn build(inputs: &Inputs) -> Result<Built, UnitError> {
                 )
                 .with_integer_x()
                 .with_log_y()
+                .with_reference_y(&[1.0])
                 .with_series(lines)
                 .with_empty_note(format!("no {axis} sweep in this profile")),
             );

@@ -159,6 +159,14 @@ impl Built {
         }
     }
 
+    /// The same figure with panels of `width` x `height` pixels (line charts only).
+    pub(super) fn with_panel_size(mut self, width: u32, height: u32) -> Self {
+        if let Chart::Lines(fig) = self.chart {
+            self.chart = Chart::Lines(fig.with_panel_size(width, height));
+        }
+        self
+    }
+
     /// The figure of a profile that trains none of its networks.
     pub(super) fn no_data(id: &str, title: &str) -> Self {
         Built {

@@ -138,18 +138,19 @@ impl StageImpl for FiguresStage {
             rows,
         })?;
         let out = job.out_dir;
-        match &built.chart {
+        let layout = match &built.chart {
             Chart::Lines(fig) => {
-                fig.render_png(&out.join(format!("{id}.png")))?;
                 fig.render_svg(&out.join(format!("{id}.svg")))?;
                 fig.write_csv(&out.join(format!("{id}.csv")))?;
+                fig.render_png(&out.join(format!("{id}.png")))?
             }
             Chart::Heat(map, csv) => {
-                map.render_png(&out.join(format!("{id}.png")))?;
                 map.render_svg(&out.join(format!("{id}.svg")))?;
                 std::fs::write(out.join(format!("{id}.csv")), csv)?;
+                map.render_png(&out.join(format!("{id}.png")))?
             }
-        }
+        };
+        layout.write(&out.join(format!("{id}.layout.json")))?;
         let text = (def.text)(select);
         let summary = json!({
             "id": id,

@@ -3,6 +3,7 @@
 //! into panels (one per snapshot, one per network).
 
 use super::figure::{series, Built};
+use crate::plots::chart::share_y_range;
 use crate::plots::{Mark, Panel, Series};
 use crate::results::derived::nets_of;
 use crate::results::network::snapshot_order;
@@ -71,7 +72,7 @@ pub fn over_snapshots(rows: &[MetricRow], id: &str, title: &str, with_train: boo
         return Built::no_data(id, title);
     }
     let mut findings = Vec::new();
-    let panels: Vec<Panel> = snaps
+    let mut panels: Vec<Panel> = snaps
         .iter()
         .map(|snap| {
             let these: Vec<&MetricRow> = rows.iter().filter(|r| r.snapshot == *snap).collect();
@@ -94,6 +95,7 @@ pub fn over_snapshots(rows: &[MetricRow], id: &str, title: &str, with_train: boo
             systems_panel(label, &these, &SYSTEMS, with_train)
         })
         .collect();
+    share_y_range(&mut panels);
     Built::lines(id, title, panels, 3, findings)
 }
 
@@ -117,7 +119,7 @@ pub fn per_network(rows: &[MetricRow], how: &PerNetwork) -> Built {
     }
     nets.sort_by_key(how.order);
     let mut findings = Vec::new();
-    let panels: Vec<Panel> = nets
+    let mut panels: Vec<Panel> = nets
         .iter()
         .map(|n| {
             let these: Vec<&MetricRow> = rows.iter().filter(|r| &r.net == n).collect();
@@ -154,5 +156,6 @@ pub fn per_network(rows: &[MetricRow], how: &PerNetwork) -> Built {
             )
         })
         .collect();
+    share_y_range(&mut panels);
     Built::lines(how.id, how.title, panels, 3, findings)
 }
