@@ -49,7 +49,8 @@ impl HeatMap {
     fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<Layout, String> {
         let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
         root.fill(&WHITE).map_err(e)?;
-        let (main, bar) = root.split_horizontally(self.size().0 - 90);
+        // The colour bar's column is wide enough for its tick labels.
+        let (main, bar) = root.split_horizontally(self.size().0 - 120);
         let cols = self.column_labels.len().max(1);
         let rows = self.row_labels.len().max(1);
         let mut chart = ChartBuilder::on(&main)
@@ -91,8 +92,8 @@ impl HeatMap {
         let mut scale = ChartBuilder::on(&bar)
             .margin_top(40)
             .margin_bottom(50)
-            .margin_right(40)
-            .y_label_area_size(30)
+            .margin_right(50)
+            .y_label_area_size(40)
             .build_cartesian_2d(0.0..1.0, 0.0..1.0)
             .map_err(e)?;
         scale

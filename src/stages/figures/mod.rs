@@ -30,7 +30,7 @@ use crate::engine::stage::{
 };
 use crate::engine::unit::UnitRef;
 use crate::model::settings::NetworkParams;
-use crate::results::{load_metrics, AnalysisUnit, NetKey};
+use crate::results::{load_metrics, AnalysisUnit, MetricRow, NetKey};
 use config::{FiguresTable, Tables};
 use figure::{Chart, Def, Inputs};
 use serde_json::{json, Value};
@@ -54,6 +54,9 @@ const DEFS: [Def; 13] = [
     convergence::DEF,
 ];
 
+/// The figures that have no counterpart in the paper (their captions say so themselves).
+const BEYOND_THE_PAPER: [&str; 3] = ["selectivity", "transition", "convergence"];
+
 /// The figures' ids, in report order.
 pub const FIGURES: [&str; DEFS.len()] = {
     let mut ids = [""; DEFS.len()];
@@ -66,6 +69,25 @@ pub const FIGURES: [&str; DEFS.len()] = {
 };
 
 pub struct FiguresStage;
+
+/// How a figure differs from the paper's: its seed count, and networks chosen in
+/// `[figures]` other than the paper's; None if neither.
+fn differences(def: &Def, select: &Value, rows: &[MetricRow]) -> Option<String> {
+    let paper = parse_tables::<FiguresTable>(&json!({})).expect("the defaults parse");
+    let mut out = Vec::new();
+    let seeds: std::collections::BTreeSet<i64> = rows.iter().map(|r| r.seed).collect();
+    if !seeds.is_empty() && seeds.len() != 3 {
+        out.push(format!(
+            "{} seed{} where the paper averages three",
+            seeds.len(),
+            if seeds.len() == 1 { "" } else { "s" }
+        ));
+    }
+    if (def.params)(&paper) != *select {
+        out.push("other networks than the paper's, as chosen in [figures]".to_string());
+    }
+    (!out.is_empty()).then(|| out.join("; "))
+}
 
 impl StageImpl for FiguresStage {
     fn units(
@@ -131,12 +153,13 @@ impl StageImpl for FiguresStage {
         let select = &job.unit.params["select"];
         let dirs: Vec<&Path> = job.inputs.values().map(|p| p.as_path()).collect();
         let rows = load_metrics(&dirs)?;
-        let built = (def.build)(&Inputs {
+        let inputs = Inputs {
             id,
             select,
             dirs,
             rows,
-        })?;
+        };
+        let built = (def.build)(&inputs)?;
         let out = job.out_dir;
         let layout = match &built.chart {
             Chart::Lines(fig) => {
@@ -152,10 +175,16 @@ impl StageImpl for FiguresStage {
         };
         layout.write(&out.join(format!("{id}.layout.json")))?;
         let text = (def.text)(select);
+        let caption = match differences(def, select, &inputs.rows)
+            .filter(|_| !BEYOND_THE_PAPER.contains(&id))
+        {
+            None => text.caption,
+            Some(d) => format!("{} Differs from the paper's figure: {d}.", text.caption),
+        };
         let summary = json!({
             "id": id,
             "title": text.title,
-            "caption": text.caption,
+            "caption": caption,
             "claim": text.claim,
             "findings": built.findings,
             "missing": built.missing,
