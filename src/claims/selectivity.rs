@@ -48,7 +48,7 @@ pub fn late_nodes_selective(e: &Evidence) -> Claim {
         "Sec. 2, Fig. 1",
         "Nodes in later layers are class-selective (active for none or virtually all samples of each class); nodes in the first layers, and in an untrained network, are not.",
         format!(
-            "a node is selective if every class's train activation fraction is <= {:.0}% or >= {:.0}%; median share of selective nodes >= {:.0}% in the last hidden layer, <= {:.0}% in layer 1 and in the last layer at initialisation ({})",
+            "a node is selective if every class's train activation fraction is <= {:.0}% or >= {:.0}% and it is on for some class and off for another; median share of selective nodes >= {:.0}% in the last hidden layer, <= {:.0}% in layer 1 and in the last layer at initialisation ({})",
             100.0 * t.selective_fraction,
             100.0 * (1.0 - t.selective_fraction),
             100.0 * t.selective_late_min,

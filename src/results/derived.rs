@@ -171,24 +171,33 @@ pub fn transition_layer(rows: &[MetricRow], net: &NetKey, threshold: f64) -> Opt
     points.iter().find(|p| p.1 < threshold).map(|p| p.0)
 }
 
-/// Per network and hidden layer, the share of nodes (one value per seed) whose train
-/// activation fraction is at most `threshold` or at least 1 - `threshold` for every class.
-/// The rows should come from one snapshot per network.
+/// Per network and hidden layer, the share of nodes (one value per seed) that are
+/// class-selective on the train split: every class's activation fraction is at most
+/// `threshold` or at least 1 - `threshold`, and the node tells classes apart (on for some
+/// class, off for another). A node off, or on, for every sample of every class (common in
+/// deep layers at initialisation) is not selective. The rows should come from one snapshot
+/// per network.
 pub fn selective_shares<'a>(
     rows: impl IntoIterator<Item = &'a FractionRow>,
     threshold: f64,
 ) -> BTreeMap<(NetKey, usize), Vec<f64>> {
-    // (network, seed, layer, node) -> selective for every class so far?
-    let mut nodes: BTreeMap<(&NetKey, i64, usize, usize), bool> = BTreeMap::new();
+    // (network, seed, layer, node) -> (every class extreme, some class on, some class off)
+    let mut seen: BTreeMap<(&NetKey, i64, usize, usize), (bool, bool, bool)> = BTreeMap::new();
     for r in rows {
         if r.split != "train" || r.layer > r.net.depth {
             continue;
         }
-        let ok = r.value <= threshold || r.value >= 1.0 - threshold;
-        *nodes
+        let (on, off) = (r.value >= 1.0 - threshold, r.value <= threshold);
+        let e = seen
             .entry((&r.net, r.seed, r.layer, r.node))
-            .or_insert(true) &= ok;
+            .or_insert((true, false, false));
+        e.0 &= on || off;
+        e.1 |= on;
+        e.2 |= off;
     }
+    let nodes = seen
+        .into_iter()
+        .map(|(k, (extreme, on, off))| (k, extreme && on && off));
     let mut per_seed: BTreeMap<(&NetKey, i64, usize), (usize, usize)> = BTreeMap::new();
     for ((net, seed, layer, _), selective) in nodes {
         let e = per_seed.entry((net, seed, layer)).or_insert((0, 0));
@@ -281,7 +290,7 @@ mod tests {
     }
 
     #[test]
-    fn a_node_is_selective_only_if_every_class_is_near_0_or_1() {
+    fn a_node_is_selective_if_every_class_is_near_0_or_1_and_classes_differ() {
         let frac = |node, class, value| FractionRow {
             net: NetKey::new("mnist", 1, 2),
             seed: 1,
@@ -292,13 +301,19 @@ mod tests {
             split: "train".into(),
             value,
         };
+        // Node 0 separates the classes; node 1 is undecided on class 1; node 2 is off for
+        // everything and node 3 on for everything: neither tells classes apart.
         let rows = vec![
             frac(0, 0, 0.01),
             frac(0, 1, 0.99),
             frac(1, 0, 0.01),
             frac(1, 1, 0.5),
+            frac(2, 0, 0.0),
+            frac(2, 1, 0.02),
+            frac(3, 0, 1.0),
+            frac(3, 1, 0.97),
         ];
         let shares = selective_shares(&rows, 0.05);
-        assert_eq!(shares[&(NetKey::new("mnist", 1, 2), 1)], [0.5]);
+        assert_eq!(shares[&(NetKey::new("mnist", 1, 2), 1)], [0.25]);
     }
 }

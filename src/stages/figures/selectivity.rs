@@ -19,7 +19,7 @@ pub(super) const DEF: Def = Def {
         Text {
             title: "Class-selective nodes (beyond the paper)",
             caption: format!(
-                "For each network of the depth sweep (width {}) and each hidden layer, the share of nodes whose training activation fraction is at most {}% or at least {}% for every class.",
+                "For each network of the depth sweep (width {}) and each hidden layer, the share of class-selective nodes: training activation fraction at most {}% or at least {}% for every class, on for some class and off for another.",
                 param(select, "width", 100),
                 percent(t),
                 percent(1.0 - t)
@@ -83,7 +83,7 @@ fn build(inputs: &Inputs) -> Result<Built, UnitError> {
     }
     let map = HeatMap {
         title: format!(
-            "share of nodes with activation fraction <= {threshold} or >= {} for every class",
+            "share of nodes with activation fraction <= {threshold} or >= {} for every class (and not the same for all)",
             1.0 - threshold
         ),
         x_label: "layer".into(),
