@@ -18,5 +18,6 @@ pub mod model;
 pub mod plots;
 pub mod project;
 pub mod results;
+pub mod review;
 pub mod rng;
 pub mod stages;

@@ -56,6 +56,29 @@ enum Command {
     Run(RunArgs),
     /// Show every stage with its fresh / stale / pending / missing units, and why.
     Status(StatusArgs),
+    /// What changed between two recorded reports (default: the previous and the latest):
+    /// parameters, claims, metrics that moved, figures whose data changed.
+    Diff {
+        /// The older report: a profile (its latest report), `default`, or a key prefix.
+        old: Option<String>,
+        /// The newer report (default: the latest).
+        new: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: commands::diff::Format,
+        /// Shorthand for --format md.
+        #[arg(long, conflicts_with_all = ["format", "json"])]
+        md: bool,
+        /// Shorthand for --format json.
+        #[arg(long, conflicts_with = "format")]
+        json: bool,
+        /// A metric counts as moved when it changes by more than this (absolute).
+        #[arg(long, default_value_t = 0.001)]
+        tolerance: f64,
+        /// List the recorded reports instead.
+        #[arg(long)]
+        list: bool,
+    },
     /// Draw the stage graph from stages/*.toml.
     Dag {
         /// Print Graphviz dot instead of text.
@@ -206,6 +229,31 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             None if args.timings => commands::status::timings(&project),
             None => commands::status::status(&project),
         },
+        Command::Diff {
+            old,
+            new,
+            format,
+            md,
+            json,
+            tolerance,
+            list,
+        } => {
+            let format = if md {
+                commands::diff::Format::Md
+            } else if json {
+                commands::diff::Format::Json
+            } else {
+                format
+            };
+            commands::diff::diff(
+                &project,
+                old.as_deref(),
+                new.as_deref(),
+                format,
+                tolerance,
+                list,
+            )
+        }
         Command::Dag { dot } => {
             commands::status::dag(&project, dot);
             Ok(ExitCode::SUCCESS)

@@ -3,7 +3,7 @@
 use crate::config::{load_stage_dir, ConfigError, PipelineConfig, StageKind};
 use crate::engine::hash::{sha256_hex, to_hex};
 use crate::engine::plan::PlanError;
-use crate::engine::{Cache, Plan, StageMeta, StageNode};
+use crate::engine::{Cache, Plan, StageMeta, StageNode, UnitRef};
 use crate::stages::{self, StageContext};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
@@ -158,7 +158,13 @@ impl Project {
     /// unless it already holds them (a `.repro-key` stamp says which entry it holds). The
     /// copy is built beside the folder and swapped in, so readers never see a mix.
     /// `keys` are the units' keys after the run (indexed like the plan's units).
-    pub fn publish(&self, plan: &Plan, keys: &[String]) -> Result<Vec<PathBuf>, std::io::Error> {
+    /// Copies the committed entries of every stage with `publish` to their folders;
+    /// returns (unit, key, folder) of each.
+    pub fn publish(
+        &self,
+        plan: &Plan,
+        keys: &[String],
+    ) -> Result<Vec<(UnitRef, String, PathBuf)>, std::io::Error> {
         let mut published = Vec::new();
         for node in &self.stages {
             let Some(target) = &node.meta.publish else {
@@ -195,7 +201,7 @@ impl Project {
                     }
                     std::fs::rename(&tmp, &dest)?;
                 }
-                published.push(dest);
+                published.push((u.unit.clone(), key.to_string(), dest));
             }
         }
         Ok(published)

@@ -228,3 +228,70 @@ fn the_layout_check_catches_clipped_points_and_covering_legends() {
     assert_eq!(problems.len(), 2, "{problems:#?}");
     assert!(problems[0].contains("covers") && problems[1].contains("(5, 0.5)"));
 }
+
+#[test]
+fn diff_names_the_changed_parameter_and_what_it_moved() {
+    let p = TestProject::new(CONFIG);
+    let run = |p: &TestProject| {
+        p.repro()
+            .args(["run", "all", "--data-mirror"])
+            .arg(shared_datasets())
+            .assert()
+            .success();
+    };
+    run(&p);
+    p.repro()
+        .arg("diff")
+        .assert()
+        .failure()
+        .stderr(contains("fewer than two recorded reports"));
+    // A rerun that changes nothing records no new report.
+    run(&p);
+    // One parameter changes: the learning rate.
+    let config = std::fs::read_to_string(p.path().join("pipeline.toml")).unwrap();
+    std::fs::write(
+        p.path().join("pipeline.toml"),
+        config.replace("train_subset = 2000", "train_subset = 2000\nlr = 0.003"),
+    )
+    .unwrap();
+    run(&p);
+    let json = p
+        .repro()
+        .args(["diff", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let d: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    let params = d["params"].as_array().unwrap();
+    assert_eq!(params.len(), 1, "{params:?}");
+    assert_eq!(params[0]["key"], "train.lr");
+    assert_eq!(params[0]["old"], serde_json::Value::Null, "unset before");
+    assert_eq!(params[0]["new"], 0.003);
+    // Retrained networks: their accuracies moved, largest change first, and the figures
+    // drawn from them changed.
+    let metrics = d["metrics"].as_array().unwrap();
+    assert!(!metrics.is_empty());
+    let size =
+        |m: &serde_json::Value| (m["new"].as_f64().unwrap() - m["old"].as_f64().unwrap()).abs();
+    assert!(metrics.windows(2).all(|w| size(&w[0]) >= size(&w[1])));
+    assert!(metrics.iter().all(|m| size(m) > 0.001));
+    assert!(d["figures"].as_array().unwrap().iter().any(|f| f == "fig2"));
+    // The text names the same parameter; Markdown too.
+    p.repro()
+        .arg("diff")
+        .assert()
+        .success()
+        .stdout(contains("parameters (1 changed)").and(contains("train.lr: (unset) -> 0.003")));
+    p.repro()
+        .args(["diff", "--md"])
+        .assert()
+        .success()
+        .stdout(contains("| `train.lr` | (unset) | 0.003 |"));
+    p.repro()
+        .args(["diff", "--list"])
+        .assert()
+        .success()
+        .stdout(predicate::function(|s: &str| s.lines().count() == 2));
+}

@@ -5,6 +5,7 @@ use crate::human;
 use anyhow::Result;
 use repro::engine::audit::{self, Verdict};
 use repro::engine::cache::{read_manifest_at, tree_size};
+use repro::engine::history;
 use repro::engine::progress::reporter_for_stderr;
 use repro::engine::runner::{new_run_id, RunOptions};
 use repro::engine::slurm::needed_by_jobs;
@@ -20,6 +21,11 @@ pub fn gc(project: &Project, dry_run: bool) -> Result<ExitCode> {
     let _lock = if dry_run { None } else { Some(lock(project)?) };
     let mut keep = project.referenced_by_any_profile()?;
     keep.extend(needed_by_jobs(&project.cache)?);
+    // The last few published reports stay, so `repro diff` can compare with them.
+    keep.extend(history::recent(
+        &history::load(&project.cache)?,
+        project.config.keep_published,
+    ));
     if !dry_run {
         project.cache.empty_trash()?;
     }

@@ -1,6 +1,7 @@
 //! The binary's subcommands: each turns library calls into what a user reads (and an exit
 //! code). Part of the `repro` executable only, not of the library.
 
+pub mod diff;
 pub mod maintain;
 pub mod run;
 pub mod status;

@@ -3,6 +3,7 @@
 use super::lock;
 use crate::{RunArgs, RunUnitArgs};
 use anyhow::{Context, Result};
+use repro::engine::history;
 use repro::engine::progress::{reporter_for_stderr, Relay};
 use repro::engine::runner::{new_run_id, run_unit, Executor, InProcess, RunOptions, UnitResult};
 use repro::engine::slurm::SlurmExecutor;
@@ -103,10 +104,22 @@ pub fn run(
             eprintln!("error: {unit} failed: {e}");
         }
     }
-    for dir in project
+    let now = repro::engine::manifest::rfc3339(std::time::SystemTime::now());
+    for (unit, key, dir) in project
         .publish(&plan, &report.keys)
         .context("publishing outputs")?
     {
+        history::record(
+            &project.cache,
+            &history::Record {
+                time: now.clone(),
+                config: project.config.file.display().to_string(),
+                profile: project.config.profile.clone(),
+                stage: unit.stage.clone(),
+                unit: unit.id.clone(),
+                key,
+            },
+        )?;
         if let Some(html) = [dir.join("report.html"), dir.join("report.md")]
             .iter()
             .find(|p| p.exists())

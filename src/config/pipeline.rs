@@ -23,6 +23,12 @@ struct ProjectSection {
     stages: PathBuf,
     #[serde(default = "default_templates")]
     templates: PathBuf,
+    #[serde(default = "default_keep_published")]
+    keep_published: usize,
+}
+
+fn default_keep_published() -> usize {
+    5
 }
 
 fn default_cache() -> PathBuf {
@@ -57,6 +63,8 @@ pub struct PipelineConfig {
     pub stages_dir: PathBuf,
     /// Folder of the report templates.
     pub templates_dir: PathBuf,
+    /// `gc` keeps the entries of this many latest published records per stage (reports).
+    pub keep_published: usize,
     pub executor: ExecutorSection,
     /// The experiment's tables, profile applied, `project` and `profiles` removed.
     pub tables: Value,
@@ -83,6 +91,7 @@ impl PipelineConfig {
             cache_dir: PathBuf::new(),
             stages_dir: PathBuf::new(),
             templates_dir: PathBuf::new(),
+            keep_published: default_keep_published(),
             executor: ExecutorSection::default(),
             tables: Value::Null,
             raw,
@@ -103,6 +112,7 @@ impl PipelineConfig {
         config.cache_dir = dir.join(project.cache);
         config.stages_dir = dir.join(project.stages);
         config.templates_dir = dir.join(project.templates);
+        config.keep_published = project.keep_published;
         if let Some(e) = config.raw.get("executor").cloned() {
             config.executor = serde_path_to_error::deserialize(e).map_err(|e| {
                 config.invalid(&format!("executor.{}", e.path()), e.inner().to_string())

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod cache;
 pub mod hash;
+pub mod history;
 pub mod key;
 pub mod lock;
 pub mod manifest;

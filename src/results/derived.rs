@@ -181,8 +181,9 @@ pub fn selective_shares<'a>(
     rows: impl IntoIterator<Item = &'a FractionRow>,
     threshold: f64,
 ) -> BTreeMap<(NetKey, usize), Vec<f64>> {
-    // (network, seed, layer, node) -> (every class extreme, some class on, some class off)
-    let mut seen: BTreeMap<(&NetKey, i64, usize, usize), (bool, bool, bool)> = BTreeMap::new();
+    // (every class extreme, some class on, some class off) of a node so far.
+    type Seen = (bool, bool, bool);
+    let mut seen: BTreeMap<(&NetKey, i64, usize, usize), Seen> = BTreeMap::new();
     for r in rows {
         if r.split != "train" || r.layer > r.net.depth {
             continue;

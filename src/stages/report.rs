@@ -12,6 +12,7 @@ use crate::engine::stage::{
 use crate::engine::timings::per_stage;
 use crate::engine::unit::UnitRef;
 use crate::results::{load_fractions, load_metrics};
+use crate::review::results;
 use crate::stages::figures::FIGURES;
 use base64::Engine as _;
 use serde_json::{json, Value};
@@ -158,6 +159,13 @@ impl StageImpl for ReportStage {
             by_stage("data").iter().map(|(r, _)| r.id.clone()).collect();
         let evidence = Evidence::new(&rows, datasets_run, class_size, selective, thresholds);
         let claims = check_all(&evidence);
+        write_results(
+            job.out_dir,
+            &self.config_file,
+            self.profile.as_deref(),
+            &claims,
+            &rows,
+        )?;
         // Training settings, seeds, data digests and per-stage provenance.
         let mut networks = Vec::new();
         let mut trained = Vec::new();
@@ -223,6 +231,30 @@ impl StageImpl for ReportStage {
             info: json!({ "figures": figures.len(), "claims": claims.len() }),
         })
     }
+}
+
+/// The machine-readable `results/` folder `repro diff` compares: the effective
+/// configuration (the profile applied), the claims and the metric summary.
+fn write_results(
+    out: &Path,
+    config_file: &Path,
+    profile: Option<&str>,
+    claims: &[crate::claims::Claim],
+    rows: &[crate::results::MetricRow],
+) -> Result<(), UnitError> {
+    let dir = out.join(results::DIR);
+    std::fs::create_dir_all(&dir)?;
+    let config = crate::config::PipelineConfig::load(config_file, profile)?;
+    std::fs::write(
+        dir.join(results::PARAMS),
+        results::params_json(&config.tables),
+    )?;
+    std::fs::write(
+        dir.join(results::CLAIMS),
+        serde_json::to_string_pretty(claims)?,
+    )?;
+    std::fs::write(dir.join(results::METRICS), results::metrics_csv(rows))?;
+    Ok(())
 }
 
 /// Mean number of test samples per class, per dataset (the ceiling of perplexity).

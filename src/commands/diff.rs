@@ -1,0 +1,112 @@
+//! `repro diff [OLD] [NEW]`: what changed between two recorded reports.
+
+use anyhow::{bail, Result};
+use repro::engine::history::{self, Record};
+use repro::project::Project;
+use repro::review::diff::diff as diff_reports;
+use std::process::ExitCode;
+
+/// The stage whose published entries are the reports.
+const REPORT: &str = "report";
+
+/// Output format of `repro diff`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Md,
+    Json,
+}
+
+/// A report named on the command line: a key (or a prefix of at least 6 characters), or a
+/// profile (its latest report; `default` for none).
+fn resolve<'a>(records: &'a [Record], name: &str) -> Result<&'a Record> {
+    let reports = || records.iter().rev().filter(|r| r.stage == REPORT);
+    let by_profile = |p: Option<&str>| reports().find(|r| r.profile.as_deref() == p);
+    let found = if name == "default" {
+        by_profile(None)
+    } else if let Some(r) = by_profile(Some(name)) {
+        Some(r)
+    } else if name.len() >= 6 && name.chars().all(|c| c.is_ascii_hexdigit()) {
+        reports().find(|r| r.key.starts_with(name))
+    } else {
+        None
+    };
+    match found {
+        Some(r) => Ok(r),
+        None => bail!(
+            "no recorded report `{name}`: name one by profile (or `default`) or by key (6 or more hex digits); `repro diff --list` shows them"
+        ),
+    }
+}
+
+pub fn diff(
+    project: &Project,
+    old: Option<&str>,
+    new: Option<&str>,
+    format: Format,
+    tolerance: f64,
+    list: bool,
+) -> Result<ExitCode> {
+    if !(tolerance.is_finite() && tolerance >= 0.0) {
+        bail!("--tolerance {tolerance}: must be a number of 0 or more");
+    }
+    let records = history::load(&project.cache)?;
+    let reports: Vec<&Record> = records.iter().filter(|r| r.stage == REPORT).collect();
+    if list {
+        for r in &reports {
+            println!(
+                "{}  {}  {:<12} {}",
+                r.time,
+                &r.key[..12.min(r.key.len())],
+                r.profile.as_deref().unwrap_or("default"),
+                r.config
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (a, b) = match (old, new) {
+        (Some(o), Some(n)) => (resolve(&records, o)?, resolve(&records, n)?),
+        (Some(o), None) => {
+            let Some(last) = reports.last() else {
+                bail!("no report has been recorded yet: `repro run` makes one");
+            };
+            (resolve(&records, o)?, *last)
+        }
+        (None, _) => match reports.as_slice() {
+            [.., a, b] => (*a, *b),
+            _ => bail!(
+                "fewer than two recorded reports: run the pipeline again after a change, or name two (`repro diff --list`)"
+            ),
+        },
+    };
+    let dir = |r: &Record| {
+        let dir = project.cache.entry_dir(REPORT, &r.key);
+        if project.cache.contains(REPORT, &r.key) {
+            Ok(dir)
+        } else {
+            Err(anyhow::anyhow!(
+                "the report {} ({}) is no longer in the cache (`gc` keeps the last [project] keep_published)",
+                &r.key[..12.min(r.key.len())],
+                r.time
+            ))
+        }
+    };
+    let d = diff_reports(&dir(a)?, &dir(b)?, tolerance)?;
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&d)?),
+        Format::Md => print!("{}", d.markdown(50)),
+        Format::Text => {
+            println!(
+                "old: {} {} ({})\nnew: {} {} ({})\n",
+                &a.key[..12.min(a.key.len())],
+                a.profile.as_deref().unwrap_or("default"),
+                a.time,
+                &b.key[..12.min(b.key.len())],
+                b.profile.as_deref().unwrap_or("default"),
+                b.time
+            );
+            print!("{}", d.text(30));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

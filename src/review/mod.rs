@@ -1,0 +1,6 @@
+//! Reviewing results: the machine-readable files a report carries beside its HTML
+//! ([`results`]: its effective configuration, claims and metric summary), and what changed
+//! between two reports ([`diff`], behind `repro diff`).
+
+pub mod diff;
+pub mod results;

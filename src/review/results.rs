@@ -1,0 +1,102 @@
+//! The files in a report's `results/` folder, written by the report stage and read by
+//! `repro diff`: `params.json` (the effective configuration as dotted keys), `claims.json`
+//! (every claim with its rows) and `metrics.csv` (every network, layer, system, split and
+//! metric of the best snapshots over all classes, mean over seeds).
+
+use crate::results::{MetricRow, NetKey};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+pub const DIR: &str = "results";
+pub const PARAMS: &str = "params.json";
+pub const CLAIMS: &str = "claims.json";
+pub const METRICS: &str = "metrics.csv";
+
+/// A configuration's tables as `{"train.lr": 0.001, ...}`; arrays stay whole values.
+pub fn flatten(tables: &Value) -> BTreeMap<String, Value> {
+    fn walk(prefix: &str, v: &Value, out: &mut BTreeMap<String, Value>) {
+        match v {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    walk(&key, v, out);
+                }
+            }
+            other => {
+                out.insert(prefix.to_string(), other.clone());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk("", tables, &mut out);
+    out
+}
+
+/// How the metric summary names a network: dataset, shape, activation-loss and optimiser
+/// (its training label is a column of its own).
+pub fn network_label(n: &NetKey) -> String {
+    format!(
+        "{} {} {}-{} {}",
+        n.dataset,
+        n.shape(),
+        n.activation.name(),
+        n.loss.name(),
+        n.optimizer.name()
+    )
+}
+
+/// `metrics.csv`: one line per network, training label, layer, system, split and metric of
+/// the best snapshots (all classes), the mean over seeds; sorted.
+pub fn metrics_csv(rows: &[MetricRow]) -> String {
+    type Key<'a> = (String, &'a str, usize, &'a str, &'a str, &'a str);
+    let mut sums: BTreeMap<Key, (f64, usize)> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.snapshot == "best" && r.class < 0) {
+        let e = sums
+            .entry((
+                network_label(&r.net),
+                r.net.training.as_str(),
+                r.layer,
+                r.system.as_str(),
+                r.split.as_str(),
+                r.metric.as_str(),
+            ))
+            .or_insert((0.0, 0));
+        e.0 += r.value;
+        e.1 += 1;
+    }
+    let mut out = String::from("network,training,layer,system,split,metric,value\n");
+    for ((net, training, layer, system, split, metric), (sum, n)) in sums {
+        // The training label holds commas (the stopping rule): quoted.
+        out.push_str(&format!(
+            "{net},\"{}\",{layer},{system},{split},{metric},{}\n",
+            training.replace('"', "\"\""),
+            sum / n as f64
+        ));
+    }
+    out
+}
+
+/// `params.json`: the flattened tables as one JSON object.
+pub fn params_json(tables: &Value) -> String {
+    let map: Map<String, Value> = flatten(tables).into_iter().collect();
+    serde_json::to_string_pretty(&Value::Object(map)).expect("serialisable")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_flatten_to_dotted_keys() {
+        let t = serde_json::json!({"train": {"lr": 0.001, "stop": {"rule": "converged"}, "seeds": [1, 2]}});
+        let flat = flatten(&t);
+        assert_eq!(flat["train.lr"], 0.001);
+        assert_eq!(flat["train.stop.rule"], "converged");
+        assert_eq!(flat["train.seeds"], serde_json::json!([1, 2]));
+        assert_eq!(flat.len(), 3);
+    }
+}
