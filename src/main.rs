@@ -72,7 +72,7 @@ enum Command {
         /// Shorthand for --format json.
         #[arg(long, conflicts_with = "format")]
         json: bool,
-        /// A metric counts as moved when it changes by more than this (absolute).
+        /// A metric counts as moved when it changes by more than this fraction of its value.
         #[arg(long, default_value_t = 0.001)]
         tolerance: f64,
         /// List the recorded reports instead.

@@ -273,8 +273,11 @@ fn diff_names_the_changed_parameter_and_what_it_moved() {
     // drawn from them changed.
     let metrics = d["metrics"].as_array().unwrap();
     assert!(!metrics.is_empty());
-    let size =
-        |m: &serde_json::Value| (m["new"].as_f64().unwrap() - m["old"].as_f64().unwrap()).abs();
+    // Relative change, computed here from the old and new values.
+    let size = |m: &serde_json::Value| {
+        let (a, b) = (m["old"].as_f64().unwrap(), m["new"].as_f64().unwrap());
+        (b - a).abs() / a.abs()
+    };
     assert!(metrics.windows(2).all(|w| size(&w[0]) >= size(&w[1])));
     assert!(metrics.iter().all(|m| size(m) > 0.001));
     assert!(d["figures"].as_array().unwrap().iter().any(|f| f == "fig2"));

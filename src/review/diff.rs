@@ -52,10 +52,12 @@ pub struct MetricChange {
 }
 
 impl MetricChange {
-    /// The size of the change (infinite for a metric present on one side only).
+    /// The size of the change relative to the old value, so that accuracies and
+    /// perplexities (of very different scales) sort together; infinite for a metric
+    /// present on one side only.
     pub fn size(&self) -> f64 {
         match (self.old, self.new) {
-            (Some(a), Some(b)) => (b - a).abs(),
+            (Some(a), Some(b)) => (b - a).abs() / a.abs().max(1e-12),
             _ => f64::INFINITY,
         }
     }
@@ -210,8 +212,8 @@ fn figures(old: &Path, new: &Path) -> Vec<String> {
         .collect()
 }
 
-/// Compares report folders `old` and `new`; metrics count as moved when they differ by
-/// more than `tolerance` (absolute).
+/// Compares report folders `old` and `new`; metrics count as moved when they changed by
+/// more than `tolerance`, a fraction of their old value.
 pub fn diff(old: &Path, new: &Path, tolerance: f64) -> Result<ReportDiff, DiffError> {
     let (pa, pb) = (params(old)?, params(new)?);
     let params = pa
@@ -320,20 +322,24 @@ impl ReportDiff {
             }
         }
         s.push_str(&format!(
-            "metrics ({} moved by more than {}, largest first)\n",
+            "metrics ({} moved by more than {}% of their value, largest change first)\n",
             self.metrics.len(),
-            self.tolerance
+            100.0 * self.tolerance
         ));
         for m in self.metrics.iter().take(limit) {
             s.push_str(&format!(
-                "  {} layer {} {} {} {}: {} -> {}\n",
+                "  {} layer {} {} {} {}: {} -> {} ({:+.1}%)\n",
                 m.network,
                 m.layer,
                 m.system,
                 m.split,
                 m.metric,
                 num(m.old),
-                num(m.new)
+                num(m.new),
+                match (m.old, m.new) {
+                    (Some(a), Some(b)) => 100.0 * (b - a) / a.abs().max(1e-12),
+                    _ => f64::NAN,
+                }
             ));
         }
         if self.metrics.len() > limit {
@@ -375,8 +381,8 @@ impl ReportDiff {
             ));
         }
         s.push_str(&format!(
-            "\n### Metrics (moved by more than {})\n\n| network | layer | system | split | metric | old | new |\n|---|---|---|---|---|---|---|\n",
-            self.tolerance
+            "\n### Metrics (moved by more than {}% of their value)\n\n| network | layer | system | split | metric | old | new |\n|---|---|---|---|---|---|---|\n",
+            100.0 * self.tolerance
         ));
         for m in self.metrics.iter().take(limit) {
             s.push_str(&format!(
