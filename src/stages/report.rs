@@ -89,6 +89,8 @@ impl StageImpl for ReportStage {
                 // re-renders the report.
                 "audit": tables.get("audit").cloned().unwrap_or(Value::Null),
                 "claims": thresholds,
+                // The effective configuration (profile applied), for results/params.json.
+                "tables": without(tables, "audit"),
             }),
             inputs,
             settings: Value::Null,
@@ -159,13 +161,7 @@ impl StageImpl for ReportStage {
             by_stage("data").iter().map(|(r, _)| r.id.clone()).collect();
         let evidence = Evidence::new(&rows, datasets_run, class_size, selective, thresholds);
         let claims = check_all(&evidence);
-        write_results(
-            job.out_dir,
-            &self.config_file,
-            self.profile.as_deref(),
-            &claims,
-            &rows,
-        )?;
+        write_results(job.out_dir, &job.unit.params["tables"], &claims, &rows)?;
         // Training settings, seeds, data digests and per-stage provenance.
         let mut networks = Vec::new();
         let mut trained = Vec::new();
@@ -237,24 +233,28 @@ impl StageImpl for ReportStage {
 /// configuration (the profile applied), the claims and the metric summary.
 fn write_results(
     out: &Path,
-    config_file: &Path,
-    profile: Option<&str>,
+    tables: &Value,
     claims: &[crate::claims::Claim],
     rows: &[crate::results::MetricRow],
 ) -> Result<(), UnitError> {
     let dir = out.join(results::DIR);
     std::fs::create_dir_all(&dir)?;
-    let config = crate::config::PipelineConfig::load(config_file, profile)?;
-    std::fs::write(
-        dir.join(results::PARAMS),
-        results::params_json(&config.tables),
-    )?;
+    std::fs::write(dir.join(results::PARAMS), results::params_json(tables))?;
     std::fs::write(
         dir.join(results::CLAIMS),
         serde_json::to_string_pretty(claims)?,
     )?;
     std::fs::write(dir.join(results::METRICS), results::metrics_csv(rows))?;
     Ok(())
+}
+
+/// `tables` without the table `name`.
+fn without(tables: &Value, name: &str) -> Value {
+    let mut t = tables.clone();
+    if let Some(map) = t.as_object_mut() {
+        map.remove(name);
+    }
+    t
 }
 
 /// Mean number of test samples per class, per dataset (the ceiling of perplexity).
