@@ -89,6 +89,14 @@ fn the_real_pipeline_on_a_slice_of_mnist() {
         "every figure embedded"
     );
     assert!(!html.contains("src=\"http"), "no network resources");
+    // Figures inline as SVG (text stays text), a table of contents, and claims linking to
+    // the figures they cite and to those figures' data.
+    assert_eq!(
+        html.matches("<div class=\"svg\"><svg").count(),
+        FIGURES.len()
+    );
+    assert!(html.contains("<nav>") && html.contains("<a href=\"#fig3\">Fig. 3"));
+    assert!(html.contains("<a href=\"#fig3\">fig3</a> (<a href=\"figures/fig3.csv\">data</a>)"));
     // The sigmoid network is not in this configuration: the report says so.
     assert!(
         html.contains("Not shown in this run"),

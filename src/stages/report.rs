@@ -117,10 +117,8 @@ impl StageImpl for ReportStage {
                 serde_json::from_str(&std::fs::read_to_string(dir.join("figure.json"))?)?;
             let png = std::fs::read(dir.join(format!("{id}.png")))?;
             std::fs::write(figures_dir.join(format!("{id}.png")), &png)?;
-            std::fs::copy(
-                dir.join(format!("{id}.svg")),
-                figures_dir.join(format!("{id}.svg")),
-            )?;
+            let svg = std::fs::read_to_string(dir.join(format!("{id}.svg")))?;
+            std::fs::write(figures_dir.join(format!("{id}.svg")), &svg)?;
             for ext in ["csv", "layout.json"] {
                 std::fs::copy(
                     dir.join(format!("{id}.{ext}")),
@@ -137,6 +135,8 @@ impl StageImpl for ReportStage {
                 "png": format!("figures/{id}.png"),
                 "svg": format!("figures/{id}.svg"),
                 "csv": format!("figures/{id}.csv"),
+                // Inline in the HTML: text stays text (crisp, searchable).
+                "svg_inline": svg.trim_start_matches(|c| c != '<').to_string(),
                 "data_uri": format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(&png)),
             }));
         }
@@ -161,6 +161,13 @@ impl StageImpl for ReportStage {
             by_stage("data").iter().map(|(r, _)| r.id.clone()).collect();
         let evidence = Evidence::new(&rows, datasets_run, class_size, selective, thresholds);
         let claims = check_all(&evidence);
+        // Each claim row links to the figures it cites and their data.
+        let mut claim_rows = Vec::new();
+        for c in &claims {
+            let mut v = serde_json::to_value(c)?;
+            v["figures"] = json!(figure_ids(c.cite, &figures));
+            claim_rows.push(v);
+        }
         write_results(job.out_dir, &job.unit.params["tables"], &claims, &rows)?;
         // Training settings, seeds, data digests and per-stage provenance.
         let mut networks = Vec::new();
@@ -195,7 +202,7 @@ impl StageImpl for ReportStage {
             "commit": env!("REPRO_GIT_COMMIT"),
             "libtorch": env!("REPRO_LIBTORCH_VERSION"),
             "figures": figures,
-            "claims": claims,
+            "claims": claim_rows,
             "reproduced": claims.iter().filter(|c| c.verdict == Verdict::Reproduced).count(),
             "measured": claims.iter().filter(|c| c.verdict != Verdict::NotMeasured).count(),
             "settings": settings,
@@ -246,6 +253,20 @@ fn write_results(
     )?;
     std::fs::write(dir.join(results::METRICS), results::metrics_csv(rows))?;
     Ok(())
+}
+
+/// The ids of the figures a citation names ("Sec. 5.2, Figs. 9, 10" -> fig9, fig10) that
+/// this report shows.
+fn figure_ids(cite: &str, figures: &[Value]) -> Vec<String> {
+    let Some(at) = cite.find("Fig") else {
+        return Vec::new();
+    };
+    cite[at..]
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|n| !n.is_empty())
+        .map(|n| format!("fig{n}"))
+        .filter(|id| figures.iter().any(|f| f["id"] == id.as_str()))
+        .collect()
 }
 
 /// `tables` without the table `name`.
