@@ -43,8 +43,8 @@ else
   home="${REPRO_LIBTORCH_HOME:-$HOME/.local/share/repro/torch-$TORCH_VERSION}"
   py="$home/venv/bin/python"
   # Python packages the tests use: h5py and pyarrow read the outputs, playwright drives
-  # Debian's chromium (it never downloads a browser of its own).
-  PY_TOOLS="h5py numpy pyarrow pandas playwright"
+  # Debian's chromium (it never downloads a browser of its own); rocrate reads exported crates.
+  PY_TOOLS="h5py numpy pyarrow pandas playwright rocrate"
   stamp="torch==$TORCH_VERSION $CUDA_RUNTIME $CUDA_CUPTI $PY_TOOLS"
   if [ ! -x "$py" ] || [ ! -f "$home/.complete" ]; then
     say "installing libtorch $TORCH_VERSION (CPU) from the PyPI wheel into $home (~540 MB)"

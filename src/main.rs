@@ -56,6 +56,20 @@ enum Command {
     Run(RunArgs),
     /// Show every stage with its fresh / stale / pending / missing units, and why.
     Status(StatusArgs),
+    /// The current run as a zip a colleague can open without repro: the report, figures,
+    /// analysis tables, every manifest, the configuration and ro-crate-metadata.json
+    /// (Workflow Run Crate).
+    Export {
+        /// The zip to write (default: repro-export-PROFILE.zip).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Include the activation files (hundreds of MB each).
+        #[arg(long)]
+        with_activations: bool,
+        /// Include every network's weights.
+        #[arg(long)]
+        with_weights: bool,
+    },
     /// What changed between two recorded reports (default: the previous and the latest):
     /// parameters, claims, metrics that moved, figures whose data changed.
     Diff {
@@ -254,6 +268,18 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 list,
             )
         }
+        Command::Export {
+            out,
+            with_activations,
+            with_weights,
+        } => commands::export::export(
+            &project,
+            &commands::export::ExportArgs {
+                out,
+                with_activations,
+                with_weights,
+            },
+        ),
         Command::Dag { dot } => {
             commands::status::dag(&project, dot);
             Ok(ExitCode::SUCCESS)

@@ -306,3 +306,53 @@ fn diff_names_the_changed_parameter_and_what_it_moved() {
         .success()
         .stdout(predicate::function(|s: &str| s.lines().count() == 2));
 }
+
+#[test]
+fn export_makes_a_crate_that_opens_without_repro() {
+    let p = TestProject::new(CONFIG);
+    p.repro()
+        .args(["run", "all", "--data-mirror"])
+        .arg(shared_datasets())
+        .assert()
+        .success();
+    let zip = p.path().join("run.zip");
+    p.repro()
+        .args(["export", "--out"])
+        .arg(&zip)
+        .assert()
+        .success()
+        .stderr(contains("exported"));
+    let python = std::env::var("REPRO_PYTHON").unwrap_or_else(|_| "python3".into());
+    let have_rocrate = std::process::Command::new(&python)
+        .args(["-c", "import rocrate"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have_rocrate {
+        assert!(
+            std::env::var_os("REPRO_REQUIRE_BROWSER").is_none(),
+            "the rocrate library is missing (setup.sh installs it)"
+        );
+        eprintln!("skipping the crate check: needs the rocrate library");
+        return;
+    }
+    let dir = p.path().join("unzipped");
+    let out = std::process::Command::new(&python)
+        .arg(repo_root().join("scripts/check_crate.py"))
+        .arg(&zip)
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains(" 0 problems"), "{stdout}");
+    // The report, an analysis table and the manifests are inside; weights are not.
+    assert!(dir.join("report/report.html").is_file());
+    assert!(dir.join("report/results/claims.json").is_file());
+    assert!(std::fs::read_dir(dir.join("analysis")).unwrap().count() > 0);
+    assert!(dir.join("manifests/train").is_dir() && !dir.join("train").exists());
+    browser_check(&dir.join("report/report.html"));
+}

@@ -2,6 +2,7 @@
 //! code). Part of the `repro` executable only, not of the library.
 
 pub mod diff;
+pub mod export;
 pub mod maintain;
 pub mod run;
 pub mod status;
