@@ -20,7 +20,7 @@ pub use evidence::{Claim, Evidence, Row, Verdict};
 pub use thresholds::Thresholds;
 
 use crate::results::derived::selective_shares;
-use crate::results::{FractionRow, NetKey};
+use crate::results::{spearman, FractionRow, NetKey};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A check of one of the paper's findings.
@@ -57,6 +57,42 @@ pub fn check_all(evidence: &Evidence) -> Vec<Claim> {
 /// One row per configured dataset.
 fn per_dataset(e: &Evidence, row: impl Fn(&str) -> Row) -> Vec<Row> {
     e.datasets.iter().map(|ds| row(ds)).collect()
+}
+
+/// A trend along the dataset's width sweep: the rank correlation of width with `value`,
+/// held to `[claims] rank_correlation_min` in the direction of `sign` (+1: rising with
+/// width, -1: falling).
+fn width_trend(
+    e: &Evidence,
+    ds: &str,
+    value: impl Fn(&NetKey) -> Option<f64>,
+    sign: f64,
+    what: &str,
+) -> Row {
+    let sweep = e.sweep(ds, true);
+    let pairs: Vec<(f64, f64)> = sweep
+        .iter()
+        .filter_map(|n| Some((n.width as f64, value(n)?)))
+        .collect();
+    match spearman(&pairs) {
+        None => Row::not_measured(ds, "no width sweep of 3 or more networks"),
+        Some(rho) => Row::measured(
+            ds,
+            format!(
+                "rank correlation {rho:+.2} over {} widths ({} to {}, depth {}); {what}: {}",
+                pairs.len(),
+                sweep[0].width,
+                sweep[sweep.len() - 1].width,
+                sweep[0].depth,
+                pairs
+                    .iter()
+                    .map(|p| format!("{:.3}", p.1))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            sign * rho >= e.t.rank_correlation_min,
+        ),
+    }
 }
 
 /// The share of class-selective nodes per (network, snapshot, layer), mean over seeds.

@@ -3,8 +3,8 @@
 //! sharper for wider networks, and lower early perplexity in narrow networks.
 
 use super::evidence::{Claim, Evidence, Row};
-use super::per_dataset;
-use crate::results::{spearman, NetKey, Summary};
+use super::{per_dataset, width_trend};
+use crate::results::{NetKey, Summary};
 
 /// Late-layer perplexity near 1.
 pub fn last_layer_near_one(e: &Evidence) -> Claim {
@@ -206,50 +206,16 @@ pub fn gradual_for_fashion(e: &Evidence) -> Claim {
     )
 }
 
-/// A width trend of the width sweep: the rank correlation of width with `value`.
-fn width_trend(
-    e: &Evidence,
-    ds: &str,
-    value: impl Fn(&NetKey, f64) -> Option<f64>,
-    sign: f64,
-    what: &str,
-) -> Row {
-    let Some(cs) = e.class_size(ds) else {
-        return Row::not_measured(ds, "the dataset's class sizes are unknown");
-    };
-    let sweep = e.sweep(ds, true);
-    let pairs: Vec<(f64, f64)> = sweep
-        .iter()
-        .filter_map(|n| Some((n.width as f64, value(n, cs)?)))
-        .collect();
-    match spearman(&pairs) {
-        None => Row::not_measured(ds, "no width sweep of 3 or more networks"),
-        Some(rho) => Row::measured(
-            ds,
-            format!(
-                "rank correlation {rho:+.2} over {} widths ({} to {}, depth {}); {what}: {}",
-                pairs.len(),
-                sweep[0].width,
-                sweep[sweep.len() - 1].width,
-                sweep[0].depth,
-                pairs
-                    .iter()
-                    .map(|p| format!("{:.3}", p.1))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            sign * rho >= e.t.rank_correlation_min,
-        ),
-    }
-}
-
 /// Sharper for wider networks.
 pub fn sharper_when_wider(e: &Evidence) -> Claim {
     let rows = per_dataset(e, |ds| {
+        let Some(cs) = e.class_size(ds) else {
+            return Row::not_measured(ds, "the dataset's class sizes are unknown");
+        };
         width_trend(
             e,
             ds,
-            |n, cs| Some(steepest_fall(&e.profile(n)?, cs)),
+            |n| Some(steepest_fall(&e.profile(n)?, cs)),
             1.0,
             "steepest fall factors",
         )
@@ -269,10 +235,13 @@ pub fn sharper_when_wider(e: &Evidence) -> Claim {
 /// Narrow networks have lower early-layer perplexity.
 pub fn narrow_lower_early(e: &Evidence) -> Claim {
     let rows = per_dataset(e, |ds| {
+        let Some(cs) = e.class_size(ds) else {
+            return Row::not_measured(ds, "the dataset's class sizes are unknown");
+        };
         width_trend(
             e,
             ds,
-            |n, cs| Some(e.perplexity(n, 1)? / cs),
+            |n| Some(e.perplexity(n, 1)? / cs),
             1.0,
             "layer-1 perplexity / class size",
         )

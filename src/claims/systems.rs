@@ -3,8 +3,8 @@
 //! first epoch and mostly in late layers, and the width trends of the first layer.
 
 use super::evidence::{Claim, Evidence, Row};
-use super::per_dataset;
-use crate::results::{spearman, NetKey, Summary};
+use super::{per_dataset, width_trend};
+use crate::results::{NetKey, Summary};
 
 const SYSTEMS: [&str; 3] = ["discrete", "continuous", "combined"];
 
@@ -276,31 +276,13 @@ pub fn narrow_early_underperform(e: &Evidence) -> Claim {
 pub fn continuous_falls_with_width(e: &Evidence) -> Claim {
     let min = e.t.rank_correlation_min;
     let rows = per_dataset(e, |ds| {
-        let sweep = e.sweep(ds, true);
-        let pairs: Vec<(f64, f64)> = sweep
-            .iter()
-            .filter_map(|n| Some((n.width as f64, e.accuracy(n, 1, "continuous")?)))
-            .collect();
-        match spearman(&pairs) {
-            None => Row::not_measured(ds, "no width sweep of 3 or more networks"),
-            Some(rho) => Row::measured(
-                ds,
-                format!(
-                    "rank correlation {rho:+.2} over widths {}: {}%",
-                    sweep
-                        .iter()
-                        .map(|n| n.width.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    pairs
-                        .iter()
-                        .map(|p| format!("{:.1}", 100.0 * p.1))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                rho <= -min,
-            ),
-        }
+        width_trend(
+            e,
+            ds,
+            |n| e.accuracy(n, 1, "continuous"),
+            -1.0,
+            "layer-1 continuous test accuracy",
+        )
     });
     Claim::new(
         "continuous-falls-with-width",
