@@ -2,7 +2,7 @@
 //! ([`Evidence`]).
 
 use super::thresholds::Thresholds;
-use crate::results::derived::{best, mean};
+use crate::results::derived::{best, seed_mean};
 use crate::results::{MetricRow, NetKey};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -158,21 +158,14 @@ impl<'a> Evidence<'a> {
         split: &str,
         metric: &str,
     ) -> Option<f64> {
-        let v: Vec<f64> = self
-            .rows
-            .iter()
-            .filter(|r| {
-                r.snapshot == snapshot
-                    && r.layer == layer
-                    && r.class < 0
-                    && &r.net == net
-                    && r.system == system
-                    && r.split == split
-                    && r.metric == metric
-            })
-            .map(|r| r.value)
-            .collect();
-        mean(&v)
+        seed_mean(
+            self.rows.iter().filter(|r| r.snapshot == snapshot),
+            net,
+            layer,
+            system,
+            split,
+            metric,
+        )
     }
 
     /// Mean test perplexity of a hidden layer (best snapshot).

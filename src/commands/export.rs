@@ -31,6 +31,15 @@ fn included(stage: &str, args: &ExportArgs) -> bool {
     }
 }
 
+/// Deletes a file when dropped (an export that failed midway).
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 pub fn export(project: &Project, args: &ExportArgs) -> Result<ExitCode> {
     let plan = project.plan(&BTreeSet::new())?;
     let units = plan.closure(&BTreeSet::from(["report".to_string()]));
@@ -50,15 +59,19 @@ pub fn export(project: &Project, args: &ExportArgs) -> Result<ExitCode> {
     let tmp = out.with_extension(format!("zip.tmp.{}", std::process::id()));
     let file =
         std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    // Until the rename below, a partial zip goes away with any error.
+    let partial = RemoveOnDrop(tmp.clone());
     let mut zip = ZipWriter::new(std::io::BufWriter::new(file));
-    let mut add = |zip: &mut ZipWriter<_>, path: String, bytes: &[u8]| -> Result<()> {
+    // Adds a file to the zip and the crate's file list; returns its SHA-256.
+    let mut add = |zip: &mut ZipWriter<_>, path: String, bytes: &[u8]| -> Result<String> {
         zip.add(&path, bytes)?;
+        let sha256 = sha256_hex(bytes);
         files.push(CrateFile {
             path,
-            sha256: sha256_hex(bytes),
+            sha256: sha256.clone(),
             size: bytes.len() as u64,
         });
-        Ok(())
+        Ok(sha256)
     };
     for &i in &units {
         let u = &plan.units[i];
@@ -88,19 +101,18 @@ pub fn export(project: &Project, args: &ExportArgs) -> Result<ExitCode> {
             }
             for o in &manifest.outputs {
                 let bytes = std::fs::read(dir.join(&o.path))?;
-                if sha256_hex(&bytes) != o.sha256 {
+                let path = if stage == "report" {
+                    format!("report/{}", o.path)
+                } else {
+                    format!("{stage}/{}/{}", sanitize(&u.unit.id), o.path)
+                };
+                if add(&mut zip, path.clone(), &bytes)? != o.sha256 {
                     bail!(
                         "{}: {} differs from its manifest (`repro verify`)",
                         u.unit,
                         o.path
                     );
                 }
-                let path = if stage == "report" {
-                    format!("report/{}", o.path)
-                } else {
-                    format!("{stage}/{}/{}", sanitize(&u.unit.id), o.path)
-                };
-                add(&mut zip, path.clone(), &bytes)?;
                 results.push(path.clone());
                 if stage == "report" {
                     report_files.push(path);
@@ -164,6 +176,8 @@ pub fn export(project: &Project, args: &ExportArgs) -> Result<ExitCode> {
         .map_err(|e| e.into_error())?
         .sync_all()?;
     std::fs::rename(&tmp, &out)?;
+    drop(partial); // finds nothing left to remove
+
     eprintln!(
         "exported {} unit(s), {} file(s) to {}",
         actions.len(),

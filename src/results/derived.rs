@@ -137,8 +137,8 @@ pub fn network_test_accuracy(rows: &[MetricRow]) -> impl Iterator<Item = &Metric
 
 /// One metric of one network, layer, system and split over all classes, as the mean
 /// over the rows (the seeds) that have it.
-pub fn seed_mean(
-    rows: &[&MetricRow],
+pub fn seed_mean<'a>(
+    rows: impl IntoIterator<Item = &'a MetricRow>,
     net: &NetKey,
     layer: usize,
     system: &str,
@@ -146,7 +146,7 @@ pub fn seed_mean(
     metric: &str,
 ) -> Option<f64> {
     let v: Vec<f64> = rows
-        .iter()
+        .into_iter()
         .filter(|r| {
             &r.net == net
                 && r.layer == layer
@@ -258,7 +258,14 @@ mod tests {
         assert_eq!(transition_layer(&rows, &net, 1.0), None);
         let refs: Vec<&MetricRow> = rows.iter().collect();
         assert_eq!(
-            seed_mean(&refs, &net, 2, "patterns", "test", "mean_perplexity"),
+            seed_mean(
+                refs.iter().copied(),
+                &net,
+                2,
+                "patterns",
+                "test",
+                "mean_perplexity"
+            ),
             Some(2.25)
         );
     }

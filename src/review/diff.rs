@@ -203,12 +203,16 @@ fn figures(old: &Path, new: &Path) -> Vec<String> {
             .collect()
     };
     let (a, b) = (digests(old), digests(new));
+    changed(&a, &b).into_iter().cloned().collect()
+}
+
+/// The keys of either map whose values differ (or that one map lacks), in order.
+fn changed<'a, K: Ord, V: PartialEq>(a: &'a BTreeMap<K, V>, b: &'a BTreeMap<K, V>) -> Vec<&'a K> {
     a.keys()
         .chain(b.keys())
         .collect::<BTreeSet<_>>()
         .into_iter()
-        .filter(|id| a.get(*id) != b.get(*id))
-        .cloned()
+        .filter(|k| a.get(*k) != b.get(*k))
         .collect()
 }
 
@@ -216,12 +220,8 @@ fn figures(old: &Path, new: &Path) -> Vec<String> {
 /// more than `tolerance`, a fraction of their old value.
 pub fn diff(old: &Path, new: &Path, tolerance: f64) -> Result<ReportDiff, DiffError> {
     let (pa, pb) = (params(old)?, params(new)?);
-    let params = pa
-        .keys()
-        .chain(pb.keys())
-        .collect::<BTreeSet<_>>()
+    let params = changed(&pa, &pb)
         .into_iter()
-        .filter(|k| pa.get(*k) != pb.get(*k))
         .map(|k| ParamChange {
             key: k.clone(),
             old: pa.get(k).cloned(),
@@ -229,12 +229,8 @@ pub fn diff(old: &Path, new: &Path, tolerance: f64) -> Result<ReportDiff, DiffEr
         })
         .collect();
     let (ca, cb) = (claims(old)?, claims(new)?);
-    let claims = ca
-        .keys()
-        .chain(cb.keys())
-        .collect::<BTreeSet<_>>()
+    let claims = changed(&ca, &cb)
         .into_iter()
-        .filter(|k| ca.get(*k) != cb.get(*k))
         .map(|k| ClaimChange {
             claim: k.0.clone(),
             scope: k.1.clone(),
@@ -245,10 +241,7 @@ pub fn diff(old: &Path, new: &Path, tolerance: f64) -> Result<ReportDiff, DiffEr
         })
         .collect();
     let (ma, mb) = match_networks(metrics(old)?, metrics(new)?);
-    let mut metrics: Vec<MetricChange> = ma
-        .keys()
-        .chain(mb.keys())
-        .collect::<BTreeSet<_>>()
+    let mut metrics: Vec<MetricChange> = changed(&ma, &mb)
         .into_iter()
         .map(|k| MetricChange {
             network: if k.1.is_empty() {

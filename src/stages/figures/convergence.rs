@@ -7,6 +7,8 @@
 use super::figure::{dataset_name, series, Built, Def, Inputs, Text};
 use crate::engine::stage::UnitError;
 use crate::plots::{Mark, Panel, Series};
+use crate::results::derived::seed_mean;
+use crate::results::network::BEST;
 use crate::results::{MetricRow, NetKey};
 use serde_json::{json, Value};
 
@@ -187,19 +189,14 @@ fn late_layer_finding(
         "mean_perplexity",
     ));
     let (first, last) = (points.first()?, points.last()?);
-    let at_best = rows
-        .iter()
-        .filter(|r| {
-            &r.net == net
-                && r.snapshot == "best"
-                && r.layer == net.depth
-                && r.system == "patterns"
-                && r.split == "test"
-                && r.metric == "mean_perplexity"
-        })
-        .map(|r| r.value)
-        .collect::<Vec<_>>();
-    let at_best = crate::results::mean(&at_best)?;
+    let at_best = seed_mean(
+        rows.iter().filter(|r| r.snapshot == BEST),
+        net,
+        net.depth,
+        "patterns",
+        "test",
+        "mean_perplexity",
+    )?;
     let below: Vec<String> = points
         .iter()
         .filter(|p| p.1 <= threshold)
