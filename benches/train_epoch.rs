@@ -1,9 +1,11 @@
 //! Benchmark: one epoch of MNIST 10x100 (batch 128, Adam, MSE) with tch on the CPU, and the
-//! same loop in PyTorch through Python with the same thread count, side by side.
+//! same loop in PyTorch through Python with the same thread count, side by side; and the
+//! limit: the throughput of the epoch's matrix products alone, through libtorch, with the
+//! same shapes and thread count, on this machine.
 //!
 //! `cargo bench --bench train_epoch` (env: REPRO_BENCH_THREADS, default 1; REPRO_BENCH_EPOCHS,
 //! default 3; REPRO_DATA_MIRROR, default ../shared/datasets; REPRO_BENCH_PYTHON, a Python
-//! with a working `import torch`, default ~/.local/share/repro/pytorch-bench/bin/python).
+//! with a working `import torch`, default $REPRO_PYTHON, which setup.sh points at its venv).
 //! The first epoch includes warm-up; the figures reported are the median of the rest.
 
 use repro::data::datasets::{builtin, Role};
@@ -26,6 +28,64 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[v.len() / 2]
+}
+
+/// Floating-point operations of one epoch's matrix products (a multiply-add counts two):
+/// per sample, the forward products, the weight gradients, and the gradients passed down
+/// to every layer but the first (nothing is passed to the input).
+fn epoch_flop(arch: &Arch, samples: usize) -> f64 {
+    let mut fan_in = arch.inputs;
+    let mut per_sample = 0usize;
+    for l in 0..=arch.depth {
+        let out = if l == arch.depth {
+            arch.classes
+        } else {
+            arch.width
+        };
+        let macs = out * fan_in;
+        per_sample += 2 * macs + if l > 0 { macs } else { 0 };
+        fan_in = arch.width;
+    }
+    2.0 * per_sample as f64 * samples as f64
+}
+
+/// Median seconds for one epoch's matrix products alone (the same shapes as training,
+/// into preallocated outputs, nothing else), over `repeats` epochs after a warm-up.
+fn gemm_seconds(arch: &Arch, samples: usize, batch: usize, repeats: usize) -> f64 {
+    let b = batch as i64;
+    let widths: Vec<i64> = std::iter::once(arch.inputs)
+        .chain(std::iter::repeat_n(arch.width, arch.depth))
+        .chain(std::iter::once(arch.classes))
+        .map(|w| w as i64)
+        .collect();
+    let act: Vec<Tensor> = widths
+        .iter()
+        .map(|&w| Tensor::rand([b, w], (tch::Kind::Float, Device::Cpu)))
+        .collect();
+    let w: Vec<Tensor> = widths
+        .windows(2)
+        .map(|p| Tensor::rand([p[1], p[0]], (tch::Kind::Float, Device::Cpu)))
+        .collect();
+    let gw: Vec<Tensor> = w.iter().map(|t| t.zeros_like()).collect();
+    let da: Vec<Tensor> = act.iter().map(|t| t.zeros_like()).collect();
+    let batches = samples.div_ceil(batch);
+    let mut times = Vec::new();
+    for _ in 0..=repeats {
+        let clock = std::time::Instant::now();
+        for _ in 0..batches {
+            for l in 0..w.len() {
+                let _ = act[l].mm_out(&act[l + 1], &w[l].tr());
+            }
+            for l in (0..w.len()).rev() {
+                let _ = act[l + 1].tr().mm_out(&gw[l], &act[l]);
+                if l > 0 {
+                    let _ = act[l + 1].mm_out(&da[l], &w[l]);
+                }
+            }
+        }
+        times.push(clock.elapsed().as_secs_f64());
+    }
+    median(times[1..].to_vec())
 }
 
 fn main() {
@@ -99,14 +159,24 @@ fn main() {
     )
     .unwrap();
     let tch_s = median(tch_times[1..].to_vec());
+    let flop = epoch_flop(&arch, n);
+    let gemm = gemm_seconds(&arch, n, 128, epochs);
     println!("MNIST 10x100, batch 128, Adam, MSE, {threads} thread(s), {epochs} epochs");
-    println!("  tch (repro):      {tch_s:.3} s/epoch  (all epochs: {tch_times:.3?})");
+    println!(
+        "  one epoch's matrix products: {:.1} GFLOP; alone they take {gemm:.3} s ({:.1} GFLOP/s)",
+        flop / 1e9,
+        flop / gemm / 1e9
+    );
+    println!(
+        "  tch (repro):      {tch_s:.3} s/epoch, {:.1} GFLOP/s = {:.0}% of the products alone  (all epochs: {tch_times:.3?})",
+        flop / tch_s / 1e9,
+        100.0 * gemm / tch_s
+    );
 
     let python = std::env::var_os("REPRO_BENCH_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_default())
-                .join(".local/share/repro/pytorch-bench/bin/python")
+            PathBuf::from(std::env::var("REPRO_PYTHON").unwrap_or_else(|_| "python3".into()))
         });
     let dir = tempfile::tempdir().unwrap();
     write_npy(&dir.path().join("x.npy"), &[n, 784], &x).unwrap();

@@ -64,6 +64,14 @@ impl Mlp {
         }
     }
 
+    /// Each layer's (weight, bias): the hidden layers in order, then the output layer.
+    pub fn layers(&self) -> impl Iterator<Item = (&Tensor, &Tensor)> {
+        self.hidden
+            .iter()
+            .chain(std::iter::once(&self.output))
+            .map(|(w, b)| (w, b))
+    }
+
     /// Output pre-activations (logits).
     pub fn forward(&self, x: &Tensor) -> Tensor {
         let mut a = x.shallow_clone();

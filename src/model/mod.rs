@@ -1,11 +1,13 @@
 //! The paper's networks (Sec. 3.1): fully connected, `depth` hidden layers of `width` nodes,
 //! Glorot-uniform weights, zero biases; and their training loop.
 
+pub mod backprop;
 pub mod mlp;
 pub mod settings;
 pub mod shuffle;
 pub mod stopping;
 pub mod train;
+pub mod update;
 
 pub use mlp::{Arch, Mlp};
 pub use settings::{Activation, Loss, NetworkParams, Optimizer, Stop, TrainSettings};

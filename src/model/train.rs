@@ -2,13 +2,14 @@
 //! targets (or softmax cross-entropy), a stopping rule ([`super::stopping`]), the
 //! smallest-validation-error epoch kept as `best`, snapshots.
 
+use super::backprop::Backprop;
 use super::mlp::{Arch, Mlp};
-use super::settings::{Loss, Optimizer, TrainSettings};
+use super::settings::{Loss, TrainSettings};
 use super::shuffle::epoch_order;
 use super::stopping::{self, Stopped};
+use super::update::Update;
 use serde::Serialize;
 use std::time::Instant;
-use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Kind, Reduction, Tensor};
 use thiserror::Error;
 
@@ -120,11 +121,8 @@ pub fn train(
 ) -> Result<TrainOutcome, TrainError> {
     tch::manual_seed(settings.seed as i64);
     let model = Mlp::new(arch, device);
-    let mut opt = match settings.optimizer {
-        Optimizer::Adam => nn::Adam::default().build(&model.vs, settings.lr)?,
-        Optimizer::Sgd => nn::Sgd::default().build(&model.vs, settings.lr)?,
-    };
-    let classes = arch.classes as i64;
+    let mut backprop = Backprop::new(&model, settings.loss, &data.y_train, device);
+    let mut update = Update::new(settings.optimizer, settings.lr, &backprop.params);
     let n = data.x_train.size()[0] as usize;
     let batch = settings.batch_size.max(1);
     let save = |label: &str, epoch: usize, step: usize, model: &Mlp, sink: &mut SnapshotSink| {
@@ -163,21 +161,24 @@ pub fn train(
         while start < n {
             let len = batch.min(n - start);
             let idx = order.narrow(0, start as i64, len as i64);
-            let xb = data.x_train.index_select(0, &idx);
-            let yb = data.y_train.index_select(0, &idx);
-            let logits = model.forward(&xb);
-            let loss = loss_of(settings.loss, &logits, &yb, classes);
-            opt.backward_step(&loss);
-            step += 1;
             tch::no_grad(|| {
-                loss_sum += loss.detach() * len as f64;
-                correct += logits.argmax(1, false).eq_tensor(&yb).sum(Kind::Int64);
+                backprop.step(
+                    &data.x_train,
+                    &data.y_train,
+                    &idx,
+                    &mut loss_sum,
+                    &mut correct,
+                );
+                update.apply(&mut backprop.params, &backprop.grads);
             });
+            step += 1;
             if epoch == 1 && settings.snapshot_steps.contains(&step) {
+                backprop.write_to(&model);
                 save(&format!("step-{step}"), 0, step, &model, snapshot)?;
             }
             start += len;
         }
+        backprop.write_to(&model);
         let train_loss = loss_sum.double_value(&[]) / n as f64;
         if !train_loss.is_finite() {
             return Err(TrainError::NotFinite {
