@@ -20,9 +20,11 @@ pub struct Split {
     pub features: usize,
 }
 
-/// Loads a split from a data stage entry folder.
+/// Loads a split from a data stage entry folder, scaling the stored pixel bytes to [0, 1]
+/// (`p / 255` in float32).
 pub fn load_split(entry: &Path, split: &str) -> std::io::Result<Split> {
-    let (shape, images) = read_npy::<f32>(&entry.join(format!("{split}-images.npy")))?;
+    let (shape, pixels) = read_npy::<u8>(&entry.join(format!("{split}-images.npy")))?;
+    let images = pixels.iter().map(|&p| p as f32 / 255.0).collect();
     let (lshape, labels) = read_npy::<u8>(&entry.join(format!("{split}-labels.npy")))?;
     if shape.len() != 2 || lshape != [shape[0]] {
         return Err(std::io::Error::new(

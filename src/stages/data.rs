@@ -1,6 +1,7 @@
 //! The `data` stage: one unit per dataset. Fetches the four IDX files (mirror or URL),
 //! accepts each only if its decompressed payload matches the pinned digest, parses them
-//! strictly and writes the train / val / test splits as `.npy` arrays scaled to [0, 1].
+//! strictly and writes the train / val / test splits as `.npy` arrays of raw pixel bytes
+//! (readers scale them to [0, 1]: `data::load_split`).
 
 use crate::data::datasets::{self, DatasetSpec, FileSpec, Role};
 use crate::data::fetch::{fetch_payload, sources, HttpSettings};
@@ -352,10 +353,10 @@ impl StageImpl for DataStage {
         ];
         job.progress.phase("splits", 3);
         for (i, (split, pixels, labels)) in splits.iter().enumerate() {
-            let scaled: Vec<f32> = pixels.iter().map(|&p| p as f32 / 255.0).collect();
+            // Raw bytes, a quarter of float32's size: readers scale them (`load_split`).
             let n = labels.len();
             let path = job.out_dir.join(format!("{split}-images.npy"));
-            write_npy(&path, &[n, features], &scaled)
+            write_npy(&path, &[n, features], pixels)
                 .map_err(|source| DataError::Write { path, source })?;
             let path = job.out_dir.join(format!("{split}-labels.npy"));
             write_npy(&path, &[n], labels).map_err(|source| DataError::Write { path, source })?;
