@@ -3,8 +3,8 @@
 //!    it reads the stage's module (`src/stages/<name>.rs`) and, transitively, every crate
 //!    module that code uses (see `src/codegraph.rs`), so no hand-kept list can go stale.
 //!    The fingerprint is a SHA-256 over those files, the files they embed, the declared
-//!    `sources` (non-Rust files the stage reads at run time), `Cargo.lock` (crate
-//!    versions), and, for stages whose code calls libtorch, the linked libtorch's version
+//!    `sources` (non-Rust files the stage reads at run time), the locked versions of the
+//!    external crates the code uses and their dependencies (from `Cargo.lock`), and, for stages whose code calls libtorch, the linked libtorch's version
 //!    and build. The table of files behind each fingerprint goes into the binary too
 //!    (`repro status --explain`);
 //! 2. puts libtorch's folder into the binary's rpath, so `repro` runs without
@@ -29,7 +29,7 @@ struct Decl {
 fn main() {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     // Any source change may change which files a stage uses; the scan takes milliseconds.
-    for watched in ["stages", "src", "assets", "Cargo.lock"] {
+    for watched in ["stages", "src", "assets", "Cargo.lock", "Cargo.toml"] {
         println!("cargo:rerun-if-changed={watched}");
     }
     println!("cargo:rerun-if-env-changed=LIBTORCH");

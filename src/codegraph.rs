@@ -39,7 +39,9 @@ impl std::fmt::Display for DepsError {
 }
 
 /// A built-in stage's code fingerprint and what went into it, as (name, SHA-256) pairs:
-/// crate files, embedded files, declared `sources`, `Cargo.lock`, and `(libtorch)` with
+/// crate files, embedded files, declared `sources`, `(crate NAME VERSION)` with the locked
+/// checksum of every external crate the code uses and everything those depend on (from
+/// `Cargo.lock`; [`locked_closure`]), and `(libtorch)` with
 /// the libtorch build for a stage whose code calls `tch`, and `(env NAME)` with the value
 /// of each build-time variable the code embeds (a version or commit that lands in outputs).
 #[derive(Debug, Clone, PartialEq)]
@@ -63,7 +65,6 @@ pub fn stage_fingerprint(
     for source in sources {
         expand(crate_dir, Path::new(source), &mut files)?;
     }
-    files.insert(PathBuf::from("Cargo.lock"));
     let mut inputs = Vec::new();
     for rel in &files {
         let bytes = std::fs::read(crate_dir.join(rel))
@@ -71,6 +72,20 @@ pub fn stage_fingerprint(
         inputs.push((
             rel.to_string_lossy().replace('\\', "/"),
             hex(&Sha256::digest(&bytes)),
+        ));
+    }
+    let read = |name: &str| {
+        std::fs::read_to_string(crate_dir.join(name))
+            .map_err(|e| DepsError::Unreadable(format!("{name}: {e}")))
+    };
+    for package in locked_closure(
+        &read("Cargo.lock")?,
+        &read("Cargo.toml")?,
+        &deps.extern_crates,
+    ) {
+        inputs.push((
+            format!("(crate {} {})", package.name, package.version),
+            package.identity,
         ));
     }
     if deps.extern_crates.contains("tch") {
@@ -91,6 +106,136 @@ pub fn stage_fingerprint(
         digest: hex(&hasher.finalize()),
         inputs,
     })
+}
+
+/// One `[[package]]` of a `Cargo.lock`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LockedPackage {
+    pub name: String,
+    pub version: String,
+    /// The registry checksum, else the source (a git commit), else `local`.
+    pub identity: String,
+    /// Entries of its `dependencies` list: `name`, or `name version`, or
+    /// `name version (source)`.
+    dependencies: Vec<String>,
+    has_source: bool,
+}
+
+/// The packages of a `Cargo.lock` file, read line by line (its format is fixed: cargo
+/// writes one key per line).
+pub fn parse_lock(lock: &str) -> Vec<LockedPackage> {
+    let mut packages = Vec::new();
+    let mut current: Option<LockedPackage> = None;
+    let mut in_dependencies = false;
+    let quoted = |v: &str| v.trim().trim_end_matches(',').trim_matches('"').to_string();
+    for line in lock.lines().map(str::trim) {
+        if line == "[[package]]" {
+            packages.extend(current.take());
+            current = Some(LockedPackage {
+                name: String::new(),
+                version: String::new(),
+                identity: "local".into(),
+                dependencies: Vec::new(),
+                has_source: false,
+            });
+            in_dependencies = false;
+            continue;
+        }
+        let Some(package) = current.as_mut() else {
+            continue;
+        };
+        if in_dependencies {
+            if line.starts_with(']') {
+                in_dependencies = false;
+            } else if !line.is_empty() {
+                package.dependencies.push(quoted(line));
+            }
+            continue;
+        }
+        let Some((key, value)) = line.split_once(" = ") else {
+            continue;
+        };
+        match key {
+            "name" => package.name = quoted(value),
+            "version" => package.version = quoted(value),
+            "source" => {
+                package.has_source = true;
+                if package.identity == "local" {
+                    package.identity = quoted(value);
+                }
+            }
+            "checksum" => package.identity = quoted(value),
+            "dependencies" => in_dependencies = !value.contains(']'),
+            _ => {}
+        }
+    }
+    packages.extend(current);
+    packages
+}
+
+/// `Cargo.toml` dependencies the code knows by another name than the package's
+/// (`hdf5 = { package = "hdf5-metno", ... }`): package name to the name in code.
+fn renamed_dependencies(cargo_toml: &str) -> BTreeMap<String, String> {
+    cargo_toml
+        .lines()
+        .filter_map(|line| {
+            let (key, value) = line.split_once('=')?;
+            let after = value
+                .split_once("package")?
+                .1
+                .trim_start()
+                .strip_prefix('=')?;
+            let package = after.trim_start().strip_prefix('"')?.split('"').next()?;
+            Some((package.to_string(), key.trim().to_string()))
+        })
+        .collect()
+}
+
+/// The locked packages behind the external crates `externs` (names as the code writes
+/// them, e.g. `hdf5`, `serde_json`) and, transitively, everything they depend on, sorted
+/// by name and version. Names in `externs` that are not dependencies of this crate
+/// (`std`, `Vec`) match nothing.
+pub fn locked_closure(
+    lock: &str,
+    cargo_toml: &str,
+    externs: &BTreeSet<String>,
+) -> Vec<LockedPackage> {
+    let packages = parse_lock(lock);
+    let renamed = renamed_dependencies(cargo_toml);
+    let code_name = |package: &str| {
+        renamed
+            .get(package)
+            .cloned()
+            .unwrap_or_else(|| package.replace('-', "_"))
+    };
+    let resolve = |entry: &str| -> Vec<usize> {
+        let mut parts = entry.split_whitespace();
+        let name = parts.next().unwrap_or_default();
+        let version = parts.next();
+        (0..packages.len())
+            .filter(|&i| {
+                packages[i].name == name && version.is_none_or(|v| packages[i].version == v)
+            })
+            .collect()
+    };
+    // The crate itself and any other path packages carry no source; their dependency
+    // lists are the crates the code can name.
+    let mut todo: Vec<usize> = packages
+        .iter()
+        .filter(|p| !p.has_source)
+        .flat_map(|p| p.dependencies.iter())
+        .flat_map(|entry| resolve(entry))
+        .filter(|&i| externs.contains(&code_name(&packages[i].name)))
+        .collect();
+    let mut seen = BTreeSet::new();
+    while let Some(i) = todo.pop() {
+        if seen.insert(i) {
+            todo.extend(packages[i].dependencies.iter().flat_map(|e| resolve(e)));
+        }
+    }
+    let mut closure: Vec<LockedPackage> = seen.into_iter().map(|i| packages[i].clone()).collect();
+    closure.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
+    closure
 }
 
 /// A file, or every file under a folder, relative to `base`.
@@ -691,6 +836,83 @@ fn flush(path: &mut Vec<String>, prefix: &[String], out: &mut Vec<(String, Vec<S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A hand-made lock: two versions of `foo`, `bar` pinned to one of them, `baz` used
+    /// by no code, `store` renamed to `blob` in Cargo.toml, and a git package.
+    #[test]
+    fn locked_closure_follows_dependencies_of_the_crates_the_code_names() {
+        let lock = r#"
+version = 4
+
+[[package]]
+name = "app"
+version = "0.1.0"
+dependencies = [
+ "bar",
+ "baz",
+ "store",
+]
+
+[[package]]
+name = "bar"
+version = "0.5.0"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+checksum = "b5"
+dependencies = [
+ "foo 1.0.0",
+]
+
+[[package]]
+name = "baz"
+version = "0.1.0"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+checksum = "bz"
+dependencies = [
+ "foo 2.0.0",
+]
+
+[[package]]
+name = "foo"
+version = "1.0.0"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+checksum = "f1"
+
+[[package]]
+name = "foo"
+version = "2.0.0"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+checksum = "f2"
+
+[[package]]
+name = "store"
+version = "3.0.0"
+source = "git+https://example.org/store?rev=abc#abc"
+"#;
+        let toml =
+            "[dependencies]\nbar = \"0.5\"\nblob = { package = \"store\", version = \"3\" }\n";
+        let names = |externs: &[&str]| -> Vec<(String, String, String)> {
+            let externs = externs.iter().map(|s| s.to_string()).collect();
+            locked_closure(lock, toml, &externs)
+                .into_iter()
+                .map(|p| (p.name, p.version, p.identity))
+                .collect()
+        };
+        let entry = |n: &str, v: &str, i: &str| (n.to_string(), v.to_string(), i.to_string());
+        assert_eq!(
+            names(&["bar", "std", "Vec"]),
+            vec![entry("bar", "0.5.0", "b5"), entry("foo", "1.0.0", "f1")]
+        );
+        assert_eq!(
+            names(&["blob"]),
+            vec![entry(
+                "store",
+                "3.0.0",
+                "git+https://example.org/store?rev=abc#abc"
+            )]
+        );
+        // The package name is not the name code uses when Cargo.toml renames it.
+        assert_eq!(names(&["store"]), vec![]);
+    }
 
     fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();

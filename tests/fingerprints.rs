@@ -28,11 +28,9 @@ fn source_copy() -> tempfile::TempDir {
     for d in ["src", "stages", "assets"] {
         copy_tree(&repo_root().join(d), &dir.path().join(d));
     }
-    std::fs::copy(
-        repo_root().join("Cargo.lock"),
-        dir.path().join("Cargo.lock"),
-    )
-    .unwrap();
+    for file in ["Cargo.lock", "Cargo.toml"] {
+        std::fs::copy(repo_root().join(file), dir.path().join(file)).unwrap();
+    }
     dir
 }
 
@@ -141,10 +139,66 @@ fn a_new_use_brings_the_used_file_in() {
     assert_eq!(before["analysis"], after["analysis"]);
 }
 
+/// Gives the locked package `name` another version in a copy's Cargo.lock (as an upgrade
+/// would) and returns the stages whose fingerprint changed.
+fn changed_by_upgrading(name: &str) -> BTreeSet<&'static str> {
+    let copy = source_copy();
+    let before = fingerprints(copy.path());
+    let lock = copy.path().join("Cargo.lock");
+    let text = std::fs::read_to_string(&lock).unwrap();
+    let marker = format!("name = \"{name}\"\nversion = \"");
+    let at = text.find(&marker).expect("the package is locked") + marker.len();
+    std::fs::write(&lock, format!("{}99.{}", &text[..at], &text[at..])).unwrap();
+    let after = fingerprints(copy.path());
+    BUILTIN
+        .iter()
+        .copied()
+        .filter(|s| before[s] != after[s])
+        .collect()
+}
+
 #[test]
-fn cargo_lock_is_in_every_fingerprint() {
+fn a_crate_upgrade_changes_the_stages_whose_code_uses_it() {
+    // libtorch's bindings: training and the forward passes, nothing else.
     assert_eq!(
-        changed_by_editing("Cargo.lock"),
+        changed_by_upgrading("tch"),
+        BTreeSet::from(["activations", "train"])
+    );
+    // A dependency of a dependency counts: torch-sys comes in through tch.
+    assert_eq!(
+        changed_by_upgrading("torch-sys"),
+        BTreeSet::from(["activations", "train"])
+    );
+    // The HDF5 bindings, known to the code as `hdf5` (renamed in Cargo.toml).
+    assert!(changed_by_upgrading("hdf5-metno").contains("activations"));
+    assert!(!changed_by_upgrading("hdf5-metno").contains("data"));
+    // Plotting: the figures, and the report, which reads the figures' tables through them.
+    assert_eq!(
+        changed_by_upgrading("plotters"),
+        BTreeSet::from(["figures", "report"])
+    );
+    // serde is everywhere.
+    assert_eq!(
+        changed_by_upgrading("serde"),
         BUILTIN.iter().copied().collect::<BTreeSet<_>>()
     );
+}
+
+#[test]
+fn a_crate_no_stage_uses_changes_no_fingerprint() {
+    let copy = source_copy();
+    let before = fingerprints(copy.path());
+    let lock = copy.path().join("Cargo.lock");
+    let text = std::fs::read_to_string(&lock).unwrap();
+    let root = "name = \"repro\"\nversion = \"0.1.0\"\ndependencies = [\n";
+    assert!(
+        text.contains(root),
+        "the crate's own entry lists its dependencies"
+    );
+    let added = text.replacen(root, &format!("{root} \"remote-store\",\n"), 1)
+        + "\n[[package]]\nname = \"remote-store\"\nversion = \"1.0.0\"\n\
+           source = \"registry+https://github.com/rust-lang/crates.io-index\"\n\
+           checksum = \"00\"\ndependencies = [\n \"serde\",\n]\n";
+    std::fs::write(&lock, added).unwrap();
+    assert_eq!(fingerprints(copy.path()), before);
 }
