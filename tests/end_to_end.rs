@@ -81,6 +81,38 @@ fn the_real_pipeline_on_a_slice_of_mnist() {
         // Nothing clipped, nothing covered.
         let problems = layout_problems(&out.join("figures"), id);
         assert!(problems.is_empty(), "{problems:#?}");
+        // The PNG is the SVG at twice the resolution.
+        let layout: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join(format!("figures/{id}.layout.json"))).unwrap(),
+        )
+        .unwrap();
+        let png_size = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
+        assert_eq!(
+            (png_size(16), png_size(20)),
+            (
+                2 * layout["width"].as_u64().unwrap() as u32,
+                2 * layout["height"].as_u64().unwrap() as u32
+            ),
+            "{id}.png is the layout's size at 2x"
+        );
+    }
+    // The perplexity axes of Fig. 3 span 1 to the class size of the test split, here
+    // MNIST's mean test class size, 10,000 / 10 = 1,000, with the log axis's margin of
+    // 1.5x beyond it (no layer's mean perplexity reaches the class size itself).
+    let fig3: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("figures/fig3.layout.json")).unwrap(),
+    )
+    .unwrap();
+    let ranges: Vec<(f64, f64)> = fig3["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| !p["plot_area"].is_null())
+        .map(|p| (p["y_range"][0].as_f64().unwrap(), p["y_range"][1].as_f64().unwrap()))
+        .collect();
+    assert!(!ranges.is_empty());
+    for (lo, hi) in ranges {
+        assert!(lo < 1.0 && hi >= 1500.0 - 1e-6, "fig3 y range {lo}..{hi}");
     }
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert_eq!(

@@ -8,6 +8,7 @@ use super::style::{colour, register_fonts, FAMILY};
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::io::Write;
 use std::path::Path;
 use thiserror::Error;
@@ -76,6 +77,9 @@ pub struct Panel {
     pub reference_y: Vec<f64>,
     /// Thin vertical separators (e.g. between the layers of Fig. 1).
     pub separators_x: Vec<f64>,
+    /// Labels centred at these x values along the top of the plotting area (e.g. the
+    /// layer names of Fig. 1); keep the top of the y range free of data for them.
+    pub labels_x: Vec<(f64, String)>,
     pub series: Vec<Series>,
     /// Shown instead of a chart when there is no data.
     pub empty_note: Option<String>,
@@ -147,6 +151,12 @@ impl Panel {
         self
     }
 
+    /// Labels at these x values along the top of the plotting area.
+    pub fn with_labels_x(mut self, labels: Vec<(f64, String)>) -> Self {
+        self.labels_x = labels;
+        self
+    }
+
     pub fn with_y_range(mut self, low: f64, high: f64) -> Self {
         self.y_range = Some((low, high));
         self
@@ -201,13 +211,6 @@ impl Figure {
         )
     }
 
-    /// Renders to PNG; returns where everything went.
-    pub fn render_png(&self, path: &Path) -> Result<Layout, PlotError> {
-        register_fonts();
-        let root = BitMapBackend::new(path, self.size()).into_drawing_area();
-        self.draw(root).map_err(|m| err(path, m))
-    }
-
     /// Renders to SVG (text stays text); the layout is the PNG's.
     pub fn render_svg(&self, path: &Path) -> Result<Layout, PlotError> {
         register_fonts();
@@ -259,6 +262,7 @@ impl Figure {
         Ok(Layout {
             width,
             height,
+            png_scale: super::raster::PNG_SCALE,
             panels,
         })
     }
@@ -475,6 +479,17 @@ where
         for &x in &panel.separators_x {
             chart.draw_series(LineSeries::new(vec![(x, y0), (x, y1)], faint))?;
         }
+    }
+    if !panel.labels_x.is_empty() {
+        // Hung from the top edge: centred on x, a few pixels below the frame.
+        let top = chart.y_range().end;
+        let grey = BLACK.mix(0.75);
+        let style = TextStyle::from((FAMILY, 12).into_font())
+            .color(&grey)
+            .pos(Pos::new(HPos::Center, VPos::Top));
+        chart.draw_series(panel.labels_x.iter().map(|(x, text)| {
+            EmptyElement::at((*x, top)) + Text::new(text.clone(), (0, 4), style.clone())
+        }))?;
     }
     for s in &panel.series {
         let c = colour(s.colour);

@@ -8,6 +8,14 @@ use plotters::prelude::*;
 use plotters::style::colors::colormaps::{ColorMap, ViridisRGB};
 use std::path::Path;
 
+/// The label of the cell a tick sits at the centre of; none for ticks on cell edges.
+fn centre_label(value: &SegmentValue<usize>, labels: &[String]) -> String {
+    match value {
+        SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct HeatMap {
     pub title: String,
@@ -22,19 +30,13 @@ pub struct HeatMap {
 
 impl HeatMap {
     fn size(&self) -> (u32, u32) {
+        // Wide enough for the title too (about 10 px per character at 18 px).
+        let title = 10 * self.title.chars().count() as u32 + 160;
         (
-            760.max(120 + 40 * self.column_labels.len() as u32),
+            760.max(120 + 40 * self.column_labels.len() as u32)
+                .max(title),
             140 + 28 * self.row_labels.len().max(1) as u32,
         )
-    }
-
-    pub fn render_png(&self, path: &Path) -> Result<Layout, PlotError> {
-        register_fonts();
-        let root = BitMapBackend::new(path, self.size()).into_drawing_area();
-        self.draw(root).map_err(|message| PlotError {
-            path: path.display().to_string(),
-            message,
-        })
     }
 
     pub fn render_svg(&self, path: &Path) -> Result<Layout, PlotError> {
@@ -58,7 +60,11 @@ impl HeatMap {
             .margin(10)
             .x_label_area_size(40)
             .y_label_area_size(150)
-            .build_cartesian_2d(0..cols, 0..rows)
+            // A segmented range over 0..n has n + 1 segments (the last one is for n).
+            .build_cartesian_2d(
+                (0..cols - 1).into_segmented(),
+                (0..rows - 1).into_segmented(),
+            )
             .map_err(e)?;
         let row_labels = self.row_labels.clone();
         let col_labels = self.column_labels.clone();
@@ -69,8 +75,9 @@ impl HeatMap {
             .y_desc(&self.y_label)
             .x_labels(cols)
             .y_labels(rows)
-            .x_label_formatter(&|i| col_labels.get(*i).cloned().unwrap_or_default())
-            .y_label_formatter(&|i| row_labels.get(*i).cloned().unwrap_or_default())
+            // Segmented axes put each label at the centre of its cell.
+            .x_label_formatter(&|v| centre_label(v, &col_labels))
+            .y_label_formatter(&|v| centre_label(v, &row_labels))
             .label_style((FAMILY, 12))
             .axis_desc_style((FAMILY, 13))
             .draw()
@@ -81,7 +88,10 @@ impl HeatMap {
                 .filter(|(_, v)| v.is_finite())
                 .map(move |(c, &v)| {
                     Rectangle::new(
-                        [(c, r), (c + 1, r + 1)],
+                        [
+                            (SegmentValue::Exact(c), SegmentValue::Exact(r)),
+                            (SegmentValue::Exact(c + 1), SegmentValue::Exact(r + 1)),
+                        ],
                         ViridisRGB.get_color_normalized(v, 0.0, 1.0).filled(),
                     )
                 })
@@ -121,6 +131,7 @@ impl HeatMap {
         Ok(Layout {
             width,
             height,
+            png_scale: super::raster::PNG_SCALE,
             panels: vec![PanelLayout {
                 title: self.title.clone(),
                 x_range: [0.0, cols as f64],

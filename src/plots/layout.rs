@@ -39,8 +39,11 @@ pub struct PanelLayout {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Layout {
+    /// The SVG's size; every pixel position here is in its pixels.
     pub width: u32,
     pub height: u32,
+    /// PNG pixels per SVG pixel (the PNG is the SVG rasterised at this scale).
+    pub png_scale: u32,
     pub panels: Vec<PanelLayout>,
 }
 

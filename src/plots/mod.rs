@@ -1,10 +1,12 @@
 //! Figures from tables: a figure is built as data (panels of series) by the figures stage
-//! and rendered here to PNG and SVG with plotters, with the bundled font.
+//! and rendered here to SVG with plotters, with the bundled font, and from the SVG to PNG
+//! at twice the resolution ([`raster`]).
 
 pub mod chart;
 pub mod heatmap;
 pub mod layout;
 mod legend;
+pub mod raster;
 pub mod style;
 
 pub use chart::{Figure, Mark, Panel, PlotError, Series};

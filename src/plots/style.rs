@@ -4,7 +4,9 @@ use plotters::style::{FontStyle, RGBColor};
 use std::sync::Once;
 
 /// DejaVu Sans, bundled so figures render identically with no system fonts or fontconfig.
-static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+pub static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+/// The bundled font's family name, as the font file gives it.
+pub const FONT_NAME: &str = "DejaVu Sans";
 pub const FAMILY: &str = "sans-serif";
 
 /// Registers the bundled font once per process under the family name all figures use.

@@ -4,7 +4,7 @@
 //! against training epoch (log scale), with the best-validation epoch marked. It shows
 //! how the late-layer perplexity claim depends on how long a network trains.
 
-use super::figure::{dataset_name, series, Built, Def, Inputs, Text};
+use super::figure::{dataset_name, perplexity_levels, series, Built, Def, Inputs, Text};
 use crate::engine::stage::UnitError;
 use crate::plots::{Mark, Panel, Series};
 use crate::results::derived::seed_mean;
@@ -128,7 +128,7 @@ fn build(inputs: &Inputs) -> Result<Built, UnitError> {
                 )
                 .with_log_x()
                 .with_log_y()
-                .with_reference_y(&[1.0])
+                .with_reference_y(&perplexity_levels(inputs, &net.dataset, split))
                 .with_series(lines),
             );
         }

@@ -70,8 +70,10 @@ fn build(inputs: &Inputs) -> Result<Built, UnitError> {
                 "node (hidden layers in order, then the output layer; thin lines separate layers)",
                 "% of the class's train samples with z > 0",
             )
-            .with_y_range(-3.0, 103.0)
+            // Above 100%, a strip for the layer names.
+            .with_y_range(-3.0, 112.0)
             .with_separators_x(&layer_boundaries(points))
+            .with_labels_x(layer_names(points))
             .with_series(class_series(points)),
         );
     }
@@ -110,6 +112,27 @@ fn layer_boundaries(points: &[&FractionRow]) -> Vec<f64> {
         at += w;
     }
     out
+}
+
+/// Each layer's name at the centre of its nodes: `layer 1`, ..., and `output` for the
+/// last (the output layer is numbered depth + 1).
+fn layer_names(points: &[&FractionRow]) -> Vec<(f64, String)> {
+    let widths = layer_widths(points);
+    let last = widths.keys().next_back().copied();
+    let mut at = 0usize;
+    widths
+        .iter()
+        .map(|(&layer, &w)| {
+            let centre = at as f64 + (w as f64 - 1.0) / 2.0;
+            at += w;
+            let name = if Some(layer) == last && widths.len() > 1 {
+                "output".to_string()
+            } else {
+                format!("layer {layer}")
+            };
+            (centre, name)
+        })
+        .collect()
 }
 
 /// One series of points per class: (node position over all layers, percentage).

@@ -1,7 +1,8 @@
 //! Fig. 3: mean test perplexity per layer, one line per network of each sweep.
 
 use super::figure::{
-    both_sweeps, on_sweeps, series, sweep_params, sweeps, Built, Def, Inputs, Text,
+    both_sweeps, on_sweeps, perplexity_levels, series, sweep_params, sweeps, Built, Def, Inputs,
+    Text,
 };
 use crate::engine::stage::UnitError;
 use crate::plots::{Mark, Panel, Series};
@@ -83,7 +84,7 @@ fn build(inputs: &Inputs) -> Result<Built, UnitError> {
                 )
                 .with_integer_x()
                 .with_log_y()
-                .with_reference_y(&[1.0])
+                .with_reference_y(&perplexity_levels(inputs, ds, "test"))
                 .with_series(lines)
                 .with_empty_note(format!("no {axis} sweep in this profile")),
             );

@@ -9,6 +9,7 @@ use crate::plots::heatmap::HeatMap;
 use crate::plots::{Figure, Mark, Panel, Series};
 use crate::results::{aggregate, AnalysisUnit, MetricRow, NetKey, Sweep};
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// One figure: what it shows, which analysis units it reads, how it is built from them,
@@ -33,6 +34,9 @@ pub(super) struct Inputs<'a> {
     pub(super) dirs: Vec<&'a Path>,
     /// Their metric rows.
     pub(super) rows: Vec<MetricRow>,
+    /// The mean number of samples per class of each (dataset, split), from the data
+    /// stage: the highest mean perplexity a layer can have (every sample its own pattern).
+    pub(super) class_sizes: BTreeMap<(String, String), f64>,
 }
 
 /// A whole-number parameter of `select`.
@@ -191,4 +195,40 @@ pub(super) fn series(
 ) -> Series {
     let (points, band) = aggregate(values);
     Series::new(name, points, mark, colour).with_band(band)
+}
+
+/// Faint reference levels of a perplexity axis: 1 (every sample of a class has the same
+/// pattern) and the class size of the split (every sample its own pattern), so the range
+/// always spans both.
+pub(super) fn perplexity_levels(inputs: &Inputs, dataset: &str, split: &str) -> Vec<f64> {
+    let size = inputs
+        .class_sizes
+        .get(&(dataset.to_string(), split.to_string()));
+    std::iter::once(1.0).chain(size.copied()).collect()
+}
+
+/// The mean class size of every split in a data entry's `dataset.json`, keyed by
+/// (dataset, split).
+pub(super) fn read_class_sizes(
+    entry: &Path,
+    out: &mut BTreeMap<(String, String), f64>,
+) -> Result<(), UnitError> {
+    let path = entry.join("dataset.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let info: Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let dataset = info["dataset"].as_str().unwrap_or_default().to_string();
+    for (split, counts) in info["splits"].as_object().into_iter().flatten() {
+        let per_class: Vec<f64> = counts["per_class"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_f64)
+            .collect();
+        if !per_class.is_empty() {
+            let mean = per_class.iter().sum::<f64>() / per_class.len() as f64;
+            out.insert((dataset.clone(), split.clone()), mean);
+        }
+    }
+    Ok(())
 }

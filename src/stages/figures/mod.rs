@@ -30,11 +30,12 @@ use crate::engine::stage::{
 };
 use crate::engine::unit::UnitRef;
 use crate::model::settings::NetworkParams;
+use crate::plots::raster::png_from_svg;
 use crate::results::{load_metrics, AnalysisUnit, MetricRow, NetKey};
 use config::{FiguresTable, Tables};
-use figure::{Chart, Def, Inputs};
+use figure::{read_class_sizes, Chart, Def, Inputs};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// Every figure, in report order.
@@ -129,17 +130,33 @@ impl StageImpl for FiguresStage {
                 .map(|u| u.id.as_str()),
             &nets,
         );
+        let data: Vec<&str> = upstream
+            .get("data")
+            .into_iter()
+            .flatten()
+            .map(|u| u.id.as_str())
+            .collect();
         Ok(DEFS
             .iter()
-            .map(|def| UnitSpec {
-                id: def.id.to_string(),
-                params: json!({ "figure": def.id, "select": (def.params)(&t) }),
-                inputs: analysis
+            .map(|def| {
+                let read: Vec<&AnalysisUnit> =
+                    analysis.iter().filter(|u| (def.reads)(&t, u)).collect();
+                // The data entries of those networks' datasets: their class sizes.
+                let datasets: BTreeSet<&str> = read
                     .iter()
-                    .filter(|u| (def.reads)(&t, u))
-                    .map(|u| UnitRef::new("analysis", u.id))
-                    .collect(),
-                settings: Value::Null,
+                    .map(|u| u.net.dataset.as_str())
+                    .filter(|d| data.contains(d))
+                    .collect();
+                UnitSpec {
+                    id: def.id.to_string(),
+                    params: json!({ "figure": def.id, "select": (def.params)(&t) }),
+                    inputs: read
+                        .iter()
+                        .map(|u| UnitRef::new("analysis", u.id))
+                        .chain(datasets.iter().map(|&d| UnitRef::new("data", d)))
+                        .collect(),
+                    settings: Value::Null,
+                }
             })
             .collect())
     }
@@ -151,28 +168,37 @@ impl StageImpl for FiguresStage {
             .find(|d| d.id == id)
             .ok_or_else(|| format!("unknown figure `{id}`"))?;
         let select = &job.unit.params["select"];
-        let dirs: Vec<&Path> = job.inputs.values().map(|p| p.as_path()).collect();
+        let mut dirs: Vec<&Path> = Vec::new();
+        let mut class_sizes = BTreeMap::new();
+        for (input, dir) in job.inputs {
+            if input.stage == "data" {
+                read_class_sizes(dir, &mut class_sizes)?;
+            } else {
+                dirs.push(dir);
+            }
+        }
         let rows = load_metrics(&dirs)?;
         let inputs = Inputs {
             id,
             select,
             dirs,
             rows,
+            class_sizes,
         };
         let built = (def.build)(&inputs)?;
         let out = job.out_dir;
+        let svg = out.join(format!("{id}.svg"));
         let layout = match &built.chart {
             Chart::Lines(fig) => {
-                fig.render_svg(&out.join(format!("{id}.svg")))?;
                 fig.write_csv(&out.join(format!("{id}.csv")))?;
-                fig.render_png(&out.join(format!("{id}.png")))?
+                fig.render_svg(&svg)?
             }
             Chart::Heat(map, csv) => {
-                map.render_svg(&out.join(format!("{id}.svg")))?;
                 std::fs::write(out.join(format!("{id}.csv")), csv)?;
-                map.render_png(&out.join(format!("{id}.png")))?
+                map.render_svg(&svg)?
             }
         };
+        png_from_svg(&svg, &out.join(format!("{id}.png")))?;
         layout.write(&out.join(format!("{id}.layout.json")))?;
         let text = (def.text)(select);
         let caption = match differences(def, select, &inputs.rows)
