@@ -125,6 +125,11 @@ impl StageImpl for ReportStage {
                     figures_dir.join(format!("{id}.{ext}")),
                 )?;
             }
+            // The PNG has more pixels than the figure has CSS pixels; show it at the
+            // figure's size.
+            let layout: Value = serde_json::from_str(&std::fs::read_to_string(
+                dir.join(format!("{id}.layout.json")),
+            )?)?;
             figures.push(json!({
                 "id": id,
                 "title": meta["title"],
@@ -133,6 +138,7 @@ impl StageImpl for ReportStage {
                 "findings": meta["findings"],
                 "missing": meta["missing"],
                 "png": format!("figures/{id}.png"),
+                "width": layout["width"],
                 "svg": format!("figures/{id}.svg"),
                 "csv": format!("figures/{id}.csv"),
                 // Inline in the HTML: text stays text (crisp, searchable).
