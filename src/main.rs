@@ -87,7 +87,7 @@ enum Command {
         #[arg(long, conflicts_with = "format")]
         json: bool,
         /// A metric counts as moved when it changes by more than this fraction of its value.
-        #[arg(long, default_value_t = 0.001)]
+        #[arg(long, default_value_t = repro::review::diff::DEFAULT_TOLERANCE)]
         tolerance: f64,
         /// List the recorded reports instead.
         #[arg(long)]

@@ -108,7 +108,12 @@ fn the_real_pipeline_on_a_slice_of_mnist() {
         .unwrap()
         .iter()
         .filter(|p| !p["plot_area"].is_null())
-        .map(|p| (p["y_range"][0].as_f64().unwrap(), p["y_range"][1].as_f64().unwrap()))
+        .map(|p| {
+            (
+                p["y_range"][0].as_f64().unwrap(),
+                p["y_range"][1].as_f64().unwrap(),
+            )
+        })
         .collect();
     assert!(!ranges.is_empty());
     for (lo, hi) in ranges {
@@ -285,6 +290,9 @@ fn diff_names_the_changed_parameter_and_what_it_moved() {
         .assert()
         .failure()
         .stderr(contains("fewer than two recorded reports"));
+    let published =
+        |file: &str| std::fs::read_to_string(p.path().join("report/out").join(file)).unwrap();
+    assert!(published("report.html").contains("This is the first report of this configuration"));
     // A rerun that changes nothing records no new report.
     run(&p);
     // One parameter changes: the learning rate.
@@ -337,6 +345,37 @@ fn diff_names_the_changed_parameter_and_what_it_moved() {
         .assert()
         .success()
         .stdout(predicate::function(|s: &str| s.lines().count() == 2));
+
+    // The published report's changes section says the same, with each changed figure's
+    // old and new images side by side; the cached entry keeps its placeholder.
+    let html = published("report.html");
+    let section =
+        &html[html.find("<h2 id=\"changes\">").unwrap()..html.find("<h2 id=\"figures\">").unwrap()];
+    assert!(
+        section.contains("<tr><td><code>train.lr</code></td><td>(absent)</td><td>0.003</td></tr>"),
+        "{section}"
+    );
+    let figures = d["figures"].as_array().unwrap().len();
+    assert_eq!(
+        section
+            .matches("<div class=\"pair\"><figure><img src=\"data:image/png;base64,")
+            .count(),
+        figures
+    );
+    assert_eq!(
+        section.matches("<figcaption>before</figcaption>").count(),
+        figures
+    );
+    assert!(!section.contains("Filled in when"));
+    assert!(published("report.md").contains("| `train.lr` | (unset) | 0.003 |"));
+    let entries = p.path().join("cache/report");
+    let cached: Vec<String> = std::fs::read_dir(&entries)
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path().join("report.html")).ok())
+        .collect();
+    assert_eq!(cached.len(), 2);
+    assert!(cached.iter().all(|h| h.contains("Filled in when")));
 }
 
 #[test]

@@ -7,7 +7,7 @@ use repro::review::diff::diff as diff_reports;
 use std::process::ExitCode;
 
 /// The stage whose published entries are the reports.
-const REPORT: &str = "report";
+pub(crate) const REPORT: &str = "report";
 
 /// Output format of `repro diff`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]

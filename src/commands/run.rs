@@ -1,5 +1,6 @@
 //! `repro run` and `repro run-unit`.
 
+use super::diff::REPORT;
 use super::lock;
 use crate::{RunArgs, RunUnitArgs};
 use anyhow::{Context, Result};
@@ -9,6 +10,8 @@ use repro::engine::runner::{new_run_id, run_unit, Executor, InProcess, RunOption
 use repro::engine::slurm::SlurmExecutor;
 use repro::engine::{Status, UnitRef};
 use repro::project::Project;
+use repro::review::changes::{self, Previous};
+use repro::review::diff::DEFAULT_TOLERANCE;
 use std::collections::BTreeSet;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -109,6 +112,29 @@ pub fn run(
         .publish(&plan, &report.keys)
         .context("publishing outputs")?
     {
+        if unit.stage == REPORT {
+            // Compared with the latest earlier report of this configuration and profile
+            // (another key): the same on every rerun that changes nothing.
+            let records = history::load(&project.cache)?;
+            let previous = records.iter().rev().find(|r| {
+                r.stage == unit.stage
+                    && r.unit == unit.id
+                    && r.config == project.config.file.display().to_string()
+                    && r.profile == project.config.profile
+                    && r.key != key
+            });
+            let label = previous.map(|p| format!("{}, {}", &p.key[..12.min(p.key.len())], p.time));
+            let entry = previous.map(|p| project.cache.entry_dir(REPORT, &p.key));
+            let previous = match (previous, &label, &entry) {
+                (Some(p), Some(label), Some(dir)) if project.cache.contains(REPORT, &p.key) => {
+                    Previous::At { dir, label }
+                }
+                (Some(_), Some(label), _) => Previous::Gone { label },
+                _ => Previous::None,
+            };
+            changes::fill(&dir, previous, DEFAULT_TOLERANCE)
+                .context("writing the report's changes section")?;
+        }
         history::record(
             &project.cache,
             &history::Record {

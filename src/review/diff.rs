@@ -11,6 +11,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
+/// The default tolerance: a metric counts as moved when it changes by more than this
+/// fraction of its value.
+pub const DEFAULT_TOLERANCE: f64 = 0.001;
+
 #[derive(Debug, Error)]
 pub enum DiffError {
     #[error("{path}: {source}")]
