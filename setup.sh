@@ -43,8 +43,9 @@ else
   home="${REPRO_LIBTORCH_HOME:-$HOME/.local/share/repro/torch-$TORCH_VERSION}"
   py="$home/venv/bin/python"
   # Python packages the tests use: h5py and pyarrow read the outputs, playwright drives
-  # Debian's chromium (it never downloads a browser of its own); rocrate reads exported crates.
-  PY_TOOLS="h5py numpy pyarrow pandas playwright rocrate"
+  # Debian's chromium (it never downloads a browser of its own); rocrate reads exported crates;
+  # moto's standalone S3 server is the remote-cache tests' S3 endpoint.
+  PY_TOOLS="h5py numpy pyarrow pandas playwright rocrate moto[server]"
   stamp="torch==$TORCH_VERSION $CUDA_RUNTIME $CUDA_CUPTI $PY_TOOLS"
   if [ ! -x "$py" ] || [ ! -f "$home/.complete" ]; then
     say "installing libtorch $TORCH_VERSION (CPU) from the PyPI wheel into $home (~540 MB)"
@@ -57,7 +58,7 @@ else
   fi
   if [ "$(cat "$home/.complete" 2>/dev/null)" != "$stamp" ]; then
     # shellcheck disable=SC2086
-    "$py" -m pip install -q $PY_TOOLS
+    (set -f; "$py" -m pip install -q $PY_TOOLS)
     printf '%s' "$stamp" > "$home/.complete"
   else
     say "libtorch $TORCH_VERSION present in $home"

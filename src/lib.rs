@@ -17,6 +17,7 @@ pub mod formats;
 pub mod model;
 pub mod plots;
 pub mod project;
+pub mod remote;
 pub mod results;
 pub mod review;
 pub mod rng;

@@ -93,6 +93,26 @@ enum Command {
         #[arg(long)]
         list: bool,
     },
+    /// Upload committed cache entries to the remote cache ([remote] in pipeline.toml):
+    /// files by SHA-256 (each stored once), each entry's manifest last.
+    Push {
+        /// Stages whose entries to push (default: all).
+        #[arg(value_name = "STAGE")]
+        stages: Vec<String>,
+        /// Which remote ([remotes.NAME]; default [remote]).
+        #[arg(long)]
+        remote: Option<String>,
+    },
+    /// Download what the current plan needs and the cache lacks from the remote cache,
+    /// checking every file's SHA-256, committing each entry as a local run would.
+    Pull {
+        /// Stages whose entries to pull (default: all).
+        #[arg(value_name = "STAGE")]
+        stages: Vec<String>,
+        /// Which remote ([remotes.NAME]; default [remote]).
+        #[arg(long)]
+        remote: Option<String>,
+    },
     /// Draw the stage graph from stages/*.toml.
     Dag {
         /// Print Graphviz dot instead of text.
@@ -189,6 +209,13 @@ struct RunArgs {
     /// are regenerated.
     #[arg(long)]
     keep: bool,
+    /// Before computing a unit, download it from the remote cache if it is there
+    /// (default: [remote] pull = true). Local executor only.
+    #[arg(long)]
+    pull: bool,
+    /// The remote for --pull ([remotes.NAME]; default [remote]).
+    #[arg(long)]
+    remote: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -280,6 +307,12 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 with_weights,
             },
         ),
+        Command::Push { stages, remote } => {
+            commands::remote::push(&project, &stages, remote.as_deref(), cli.quiet)
+        }
+        Command::Pull { stages, remote } => {
+            commands::remote::pull(&project, &stages, remote.as_deref(), cli.quiet)
+        }
         Command::Dag { dot } => {
             commands::status::dag(&project, dot);
             Ok(ExitCode::SUCCESS)

@@ -100,6 +100,7 @@ pub fn audit(
     reporter.start(units.len());
     let options = RunOptions {
         keep_recomputable: true,
+        fetcher: None,
         keep_going: true,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         run_id: new_run_id(),

@@ -4,6 +4,7 @@
 pub mod diff;
 pub mod export;
 pub mod maintain;
+pub mod remote;
 pub mod run;
 pub mod status;
 

@@ -16,6 +16,13 @@ use std::collections::BTreeSet;
 use std::process::ExitCode;
 use std::time::Instant;
 
+fn kind_is_slurm(project: &Project, args: &RunArgs) -> bool {
+    args.executor
+        .clone()
+        .or_else(|| project.config.executor.kind.clone())
+        .is_some_and(|k| k == "slurm")
+}
+
 pub fn run(
     project: &Project,
     args: RunArgs,
@@ -55,6 +62,10 @@ pub fn run(
         return Ok(ExitCode::SUCCESS);
     }
 
+    let fetcher = super::remote::fetcher_for(project, args.pull, args.remote.as_deref())?;
+    if fetcher.is_some() && kind_is_slurm(project, &args) {
+        anyhow::bail!("--pull works with the local executor only (pull first: `repro pull`)");
+    }
     let _lock = lock(project)?;
     project.cache.clean_dead_staging()?;
     // Plan only once the lock is held: another process may just have filled the cache.
@@ -95,11 +106,13 @@ pub fn run(
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
             run_id: new_run_id(),
             keep_recomputable: args.keep,
+            fetcher,
         },
         reporter.as_ref(),
     );
     let done = report.count(|r| matches!(r, UnitResult::Done(_)));
     let cut_off = report.count(|r| matches!(r, UnitResult::Reused));
+    let pulled = report.count(|r| matches!(r, UnitResult::Pulled));
     let skipped = report.count(|r| matches!(r, UnitResult::Skipped(_)));
     let failed = report.failed();
     for (unit, result) in &report.results {
@@ -159,6 +172,9 @@ pub fn run(
         }
     }
     let mut summary = format!("repro: {done} unit(s) run, {cached} reused");
+    if pulled > 0 {
+        summary.push_str(&format!(", {pulled} pulled from the remote"));
+    }
     if cut_off > 0 {
         summary.push_str(&format!(
             ", {cut_off} reused by early cutoff (rebuilt inputs wrote the same bytes)"
@@ -250,6 +266,7 @@ pub fn run_one(project: &Project, args: &RunUnitArgs, quiet: bool) -> Result<Exi
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         run_id: args.run_id.clone().unwrap_or_else(new_run_id),
         keep_recomputable: true,
+        fetcher: None,
     };
     match run_unit(
         node,

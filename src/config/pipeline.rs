@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 /// Table names with a meaning of their own; every other top-level table must be read by
 /// some stage.
-const RESERVED: [&str; 3] = ["project", "profiles", "executor"];
+const RESERVED: [&str; 5] = ["project", "profiles", "executor", "remote", "remotes"];
 
 /// Tables repro fills itself (`audit`: the last `repro audit`); a file may not set them.
 pub const SUPPLIED: [&str; 1] = ["audit"];
@@ -52,6 +52,31 @@ pub struct ExecutorSection {
     pub slurm: crate::engine::slurm::SlurmOptions,
 }
 
+/// A remote cache: `[remote]` (named `default`) or `[remotes.NAME]`. Credentials are never
+/// set here (see `crate::remote`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteSection {
+    /// A folder (relative to this file) or `s3://BUCKET/PREFIX`.
+    pub url: String,
+    /// An S3-compatible server other than AWS, e.g. `http://127.0.0.1:9000`.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+    /// `repro run` pulls a missing unit from this remote before computing it.
+    #[serde(default)]
+    pub pull: bool,
+}
+
+/// A remote as configured, its location parsed.
+#[derive(Debug, Clone)]
+pub struct RemoteConfig {
+    pub name: String,
+    pub location: crate::remote::Location,
+    pub pull: bool,
+}
+
 pub struct PipelineConfig {
     pub file: PathBuf,
     /// The profile applied, if any.
@@ -66,6 +91,8 @@ pub struct PipelineConfig {
     /// `gc` keeps the entries of this many latest published records per stage (reports).
     pub keep_published: usize,
     pub executor: ExecutorSection,
+    /// `[remote]` as `default`, then every `[remotes.NAME]`.
+    pub remotes: Vec<RemoteConfig>,
     /// The experiment's tables, profile applied, `project` and `profiles` removed.
     pub tables: Value,
     raw: toml::Table,
@@ -93,6 +120,7 @@ impl PipelineConfig {
             templates_dir: PathBuf::new(),
             keep_published: default_keep_published(),
             executor: ExecutorSection::default(),
+            remotes: Vec::new(),
             tables: Value::Null,
             raw,
             source,
@@ -126,6 +154,7 @@ impl PipelineConfig {
                 ));
             }
         }
+        config.remotes = config.load_remotes(&dir)?;
         config.profiles = match config.raw.get("profiles") {
             None => Vec::new(),
             Some(toml::Value::Table(t)) => {
@@ -145,6 +174,96 @@ impl PipelineConfig {
         config.tables = config.tables_for(profile)?;
         config.profile = profile.map(str::to_owned);
         Ok(config)
+    }
+
+    /// `[remote]` and `[remotes.NAME]`, each checked (its URL parsed) before anything runs.
+    fn load_remotes(&self, base: &Path) -> Result<Vec<RemoteConfig>, ConfigError> {
+        let mut found: Vec<(String, String, toml::Value)> = Vec::new();
+        if let Some(v) = self.raw.get("remote") {
+            found.push(("default".into(), "remote".into(), v.clone()));
+        }
+        match self.raw.get("remotes") {
+            None => {}
+            Some(toml::Value::Table(t)) => {
+                for (name, v) in t {
+                    if name == "default" && self.raw.contains_key("remote") {
+                        return Err(self.invalid(
+                            "remotes.default",
+                            "`default` is the name of [remote]; use one of the two".into(),
+                        ));
+                    }
+                    found.push((name.clone(), format!("remotes.{name}"), v.clone()));
+                }
+            }
+            Some(_) => {
+                return Err(self.invalid(
+                    "remotes",
+                    "must be a table of named remotes, e.g. [remotes.lab]".into(),
+                ))
+            }
+        }
+        found
+            .into_iter()
+            .map(|(name, path, value)| {
+                let section: RemoteSection =
+                    serde_path_to_error::deserialize(value).map_err(|e| {
+                        self.invalid(&format!("{path}.{}", e.path()), e.inner().to_string())
+                    })?;
+                let location = crate::remote::Location::parse(
+                    &section.url,
+                    section.endpoint.as_deref(),
+                    section.region.as_deref(),
+                    base,
+                )
+                .map_err(|m| self.invalid(&format!("{path}.url"), m))?;
+                Ok(RemoteConfig {
+                    name,
+                    location,
+                    pull: section.pull,
+                })
+            })
+            .collect()
+    }
+
+    /// The remote called `name` (`None`: `[remote]`, else the only one configured).
+    pub fn remote(&self, name: Option<&str>) -> Result<&RemoteConfig, String> {
+        let names = || {
+            self.remotes
+                .iter()
+                .map(|r| r.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match name {
+            Some(n) => self.remotes.iter().find(|r| r.name == n).ok_or_else(|| {
+                format!(
+                    "no remote `{n}` in {}; configured: {}",
+                    self.file.display(),
+                    if self.remotes.is_empty() {
+                        "none".into()
+                    } else {
+                        names()
+                    }
+                )
+            }),
+            None => match self.remotes.as_slice() {
+                [] => Err(format!(
+                    "no remote configured: add [remote] url = \"...\" to {}",
+                    self.file.display()
+                )),
+                [only] => Ok(only),
+                _ => self
+                    .remotes
+                    .iter()
+                    .find(|r| r.name == "default")
+                    .ok_or_else(|| {
+                        format!(
+                            "several remotes ({}): choose one with --remote NAME",
+                            names()
+                        )
+                    }),
+            },
+        }
     }
 
     /// The experiment's tables with `profile` (if any) laid over the defaults.

@@ -183,6 +183,18 @@ impl Cache {
         Ok(target)
     }
 
+    /// Commits an entry whose payload is dropped from the start: its manifest alone, with
+    /// the marker, as [`Cache::drop_payload`] would leave it (a recomputable entry that a
+    /// remote holds as its manifest only).
+    pub fn commit_dropped(
+        &self,
+        staging: Staging,
+        manifest: &Manifest,
+    ) -> Result<PathBuf, CacheError> {
+        write_synced(&staging.dir.join(DROPPED), b"")?;
+        self.commit(staging, manifest)
+    }
+
     /// Whether the entry's payload was dropped (its manifest remains).
     pub fn is_dropped(&self, stage: &str, key: &str) -> bool {
         self.entry_dir(stage, key).join(DROPPED).is_file()

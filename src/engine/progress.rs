@@ -184,6 +184,7 @@ impl Reporter for LineReporter {
             }
             UnitResult::Failed(e) => eprintln!("FAILED {unit}: {e}"),
             UnitResult::Skipped(why) => eprintln!("      {unit} skipped: {why}"),
+            UnitResult::Pulled => eprintln!("      {unit} pulled from the remote"),
         }
     }
     fn finish(&self) {}
@@ -277,6 +278,7 @@ impl Reporter for TerminalReporter {
             UnitResult::Reused => format!("reused  {unit} (inputs unchanged)"),
             UnitResult::Failed(e) => format!("FAILED  {unit}: {e}"),
             UnitResult::Skipped(why) => format!("skipped {unit}: {why}"),
+            UnitResult::Pulled => format!("pulled  {unit} (from the remote)"),
         };
         let mut guard = self.bar.lock().unwrap();
         match guard.as_mut() {

@@ -36,6 +36,14 @@ pub enum UnitResult {
     Failed(String),
     /// Not run because an input failed or the run stopped after a failure.
     Skipped(String),
+    /// Not run: a remote cache had it, and it was downloaded (`repro run --pull`).
+    Pulled,
+}
+
+/// Brings a missing entry into the cache from elsewhere (a remote cache) instead of
+/// computing it. `Ok(false)`: it is not there either, so the unit runs.
+pub trait Fetcher: Send + Sync {
+    fn fetch(&self, cache: &Cache, stage: &str, key: &str) -> Result<bool, String>;
 }
 
 #[derive(Debug, Default)]
@@ -62,6 +70,9 @@ pub struct RunOptions {
     pub run_id: String,
     /// Never drop the payload of a recomputable stage's entry after use.
     pub keep_recomputable: bool,
+    /// Asked for every unit about to run, before it runs (`repro run --pull`; the local
+    /// executor only).
+    pub fetcher: Option<Box<dyn Fetcher>>,
 }
 
 /// A fresh run id: time and process, unique enough to tell runs apart in one cache.
@@ -270,6 +281,16 @@ impl Executor for InProcess {
                         && !cache.is_dropped(stage, &key)
                     {
                         UnitResult::Reused
+                    } else if let Some(fetched) = (!planned.forced)
+                        .then_some(options.fetcher.as_ref())
+                        .flatten()
+                        .map(|f| f.fetch(cache, stage, &key))
+                        .filter(|f| !matches!(f, Ok(false)))
+                    {
+                        match fetched {
+                            Ok(_) => UnitResult::Pulled,
+                            Err(e) => UnitResult::Failed(e),
+                        }
                     } else {
                         let inputs = plan.input_dirs(i, &settled, cache);
                         let progress = reporter.unit_started(&planned.unit);

@@ -1,0 +1,167 @@
+//! `repro push`, `repro pull`, and the fetcher behind `repro run --pull`.
+
+use super::lock;
+use anyhow::{anyhow, bail, Result};
+use repro::engine::cache::Cache;
+use repro::engine::runner::Fetcher;
+use repro::project::Project;
+use repro::remote::transfer::{pull_entry, push_entry, Tally};
+use repro::remote::{open, Store};
+use std::collections::BTreeSet;
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Opens the configured remote `name` (default: `[remote]` or the only one).
+pub fn open_remote(project: &Project, name: Option<&str>) -> Result<(String, Box<dyn Store>)> {
+    let remote = project.config.remote(name).map_err(|m| anyhow!(m))?;
+    Ok((remote.location.describe(), open(&remote.location)?))
+}
+
+/// A plain progress line about every 10 s: long transfers show where they are.
+struct Ticker {
+    last: Instant,
+    quiet: bool,
+}
+
+impl Ticker {
+    fn new(quiet: bool) -> Ticker {
+        Ticker {
+            last: Instant::now(),
+            quiet,
+        }
+    }
+    fn tick(&mut self, verb: &str, done: usize, total: usize, tally: &Tally) {
+        if !self.quiet && self.last.elapsed() >= Duration::from_secs(10) {
+            eprintln!(
+                "{verb}: {done}/{total} entries looked at, {:.1} MB so far",
+                tally.bytes as f64 / 1e6
+            );
+            self.last = Instant::now();
+        }
+    }
+}
+
+/// The stages named (all when none).
+fn stages(project: &Project, names: &[String]) -> Result<BTreeSet<String>> {
+    Ok(project.resolve_targets(names)?)
+}
+
+pub fn push(
+    project: &Project,
+    names: &[String],
+    remote: Option<&str>,
+    quiet: bool,
+) -> Result<ExitCode> {
+    let stages = stages(project, names)?;
+    let (describe, store) = open_remote(project, remote)?;
+    let _lock = lock(project)?;
+    let plan = project.plan(&BTreeSet::new())?;
+    let units: Vec<(String, String)> = plan
+        .units
+        .iter()
+        .filter(|u| stages.contains(&u.unit.stage) && project.cache.contains(&u.unit.stage, &u.key))
+        .map(|u| (u.unit.stage.clone(), u.key.clone()))
+        .collect();
+    let mut tally = Tally::default();
+    let mut ticker = Ticker::new(quiet);
+    for (n, (stage, key)) in units.iter().enumerate() {
+        push_entry(store.as_ref(), &project.cache, stage, key, &mut tally)?;
+        ticker.tick("push", n + 1, units.len(), &tally);
+    }
+    eprintln!("repro push to {describe}: {}", tally.summary("sent"));
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn pull(
+    project: &Project,
+    names: &[String],
+    remote: Option<&str>,
+    quiet: bool,
+) -> Result<ExitCode> {
+    let stages = stages(project, names)?;
+    let (describe, store) = open_remote(project, remote)?;
+    let _lock = lock(project)?;
+    project.cache.clean_dead_staging()?;
+    let plan = project.plan(&BTreeSet::new())?;
+    // Keys are settled in dependency order: a unit's key needs its inputs' entries, which
+    // may arrive in this very pull.
+    let mut keys = plan.keys();
+    let mut tally = Tally::default();
+    let mut unresolved = 0;
+    let mut ticker = Ticker::new(quiet);
+    for i in 0..plan.units.len() {
+        let unit = &plan.units[i].unit;
+        let Ok(ingredients) = plan.resolve(i, &keys, &project.cache) else {
+            // An input is neither cached nor pulled: this unit's key is not known yet.
+            unresolved += 1;
+            continue;
+        };
+        let key = ingredients.key();
+        keys[i] = key.clone();
+        if !stages.contains(&unit.stage) {
+            continue;
+        }
+        if project.cache.contains(&unit.stage, &key) {
+            tally.present += 1;
+        } else {
+            pull_entry(
+                store.as_ref(),
+                &project.cache,
+                &unit.stage,
+                &key,
+                &mut tally,
+            )?;
+        }
+        ticker.tick("pull", i + 1, plan.units.len(), &tally);
+    }
+    let mut line = format!("repro pull from {describe}: {}", tally.summary("received"));
+    if unresolved > 0 {
+        line.push_str(&format!(
+            "; {unresolved} unit(s) wait for inputs that are neither cached nor on the remote"
+        ));
+    }
+    eprintln!("{line}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `repro run --pull`: asks the remote for each unit about to run.
+pub struct RemoteFetcher {
+    store: Mutex<Box<dyn Store>>,
+    pub tally: Mutex<Tally>,
+}
+
+impl RemoteFetcher {
+    pub fn new(store: Box<dyn Store>) -> RemoteFetcher {
+        RemoteFetcher {
+            store: Mutex::new(store),
+            tally: Mutex::new(Tally::default()),
+        }
+    }
+}
+
+impl Fetcher for RemoteFetcher {
+    fn fetch(&self, cache: &Cache, stage: &str, key: &str) -> Result<bool, String> {
+        let store = self.store.lock().expect("remote lock");
+        let mut tally = self.tally.lock().expect("tally lock");
+        pull_entry(store.as_ref(), cache, stage, key, &mut tally).map_err(|e| e.to_string())
+    }
+}
+
+/// Fails early when `--pull` is asked for with no remote configured.
+pub fn fetcher_for(
+    project: &Project,
+    pull: bool,
+    remote: Option<&str>,
+) -> Result<Option<Box<dyn Fetcher>>> {
+    let configured = project.config.remote(remote).ok();
+    let wanted = pull || remote.is_some() || configured.is_some_and(|r| r.pull);
+    if !wanted {
+        return Ok(None);
+    }
+    if configured.is_none() && (pull || remote.is_some()) {
+        bail!(project.config.remote(remote).err().unwrap_or_default());
+    }
+    let (_, store) = open_remote(project, remote)?;
+    Ok(Some(Box::new(RemoteFetcher::new(store))))
+}
