@@ -152,6 +152,10 @@ struct StatusArgs {
     /// machines and devices.
     #[arg(long, conflicts_with = "explain")]
     timings: bool,
+    /// Which of the units that would run the remote cache holds ([remote], or the one
+    /// named: `--remote NAME`).
+    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "", conflicts_with_all = ["explain", "timings"])]
+    remote: Option<String>,
 }
 
 #[derive(Args)]
@@ -267,6 +271,10 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Run(args) => commands::run::run(&project, args, cli.quiet, launcher),
         Command::Status(args) => match args.explain {
             Some(unit) => commands::status::explain(&project, &unit),
+            None if args.remote.is_some() => {
+                let name = args.remote.as_deref().filter(|n| !n.is_empty());
+                commands::remote::status_on_remote(&project, name)
+            }
             None if args.timings => commands::status::timings(&project),
             None => commands::status::status(&project),
         },

@@ -112,6 +112,17 @@ fn push_then_pull(a: &TestProject, b: &TestProject, env: &[(&str, &str)]) {
     assert_eq!(count(&text, "skipped as present"), pushed, "{text}");
     assert!(text.contains("0 file(s), 0.0 MB"), "{text}");
 
+    // Before the pull, the fresh project's status says what the remote holds: the data
+    // (the only units whose keys are known before anything is cached).
+    with_env(b.repro())
+        .args(["status", "--remote"])
+        .assert()
+        .success()
+        .stdout(
+            contains("data           1 to pull, 0 not there").and(contains(
+                "train          0 to pull, 0 not there, 1 not known",
+            )),
+        );
     let pulled = with_env(b.repro()).arg("pull").assert().success();
     assert_eq!(count(&stderr_of(&pulled), "entries received"), pushed);
     b.repro()

@@ -165,3 +165,34 @@ pub fn fetcher_for(
     let (_, store) = open_remote(project, remote)?;
     Ok(Some(Box::new(RemoteFetcher::new(store))))
 }
+
+/// `repro status --remote`: per stage, how many of the units that would run the remote
+/// holds (units whose inputs are not cached yet have no key to look for).
+pub fn status_on_remote(project: &Project, remote: Option<&str>) -> Result<ExitCode> {
+    let (describe, store) = open_remote(project, remote)?;
+    let plan = project.plan(&BTreeSet::new())?;
+    println!("on the remote {describe}:");
+    for stage in &plan.stage_order {
+        let (mut held, mut missing, mut unknown) = (0, 0, 0);
+        for u in plan.units.iter().filter(|u| &u.unit.stage == stage) {
+            if project.cache.contains(stage, &u.key) && !u.dropped {
+                continue;
+            }
+            if !u.exact {
+                unknown += 1;
+            } else if store.exists(&repro::remote::transfer::entry_object(stage, &u.key))? {
+                held += 1;
+            } else {
+                missing += 1;
+            }
+        }
+        let mut line = format!("  {stage:<14} {held} to pull, {missing} not there");
+        if unknown > 0 {
+            line.push_str(&format!(
+                ", {unknown} not known until their inputs are here"
+            ));
+        }
+        println!("{line}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
