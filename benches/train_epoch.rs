@@ -5,7 +5,7 @@
 //!
 //! `cargo bench --bench train_epoch` (env: REPRO_BENCH_THREADS, default 1; REPRO_BENCH_EPOCHS,
 //! default 3; REPRO_DATA_MIRROR, default ../shared/datasets; REPRO_BENCH_PYTHON, a Python
-//! with a working `import torch`, default $REPRO_PYTHON, which setup.sh points at its venv).
+//! with a working `import torch`, default ~/.local/share/repro/pytorch-bench/bin/python).
 //! The first epoch includes warm-up; the figures reported are the median of the rest.
 
 use repro::data::datasets::{builtin, Role};
@@ -176,7 +176,8 @@ fn main() {
     let python = std::env::var_os("REPRO_BENCH_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(std::env::var("REPRO_PYTHON").unwrap_or_else(|_| "python3".into()))
+            PathBuf::from(std::env::var("HOME").unwrap_or_default())
+                .join(".local/share/repro/pytorch-bench/bin/python")
         });
     let dir = tempfile::tempdir().unwrap();
     write_npy(&dir.path().join("x.npy"), &[n, 784], &x).unwrap();
