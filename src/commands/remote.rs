@@ -1,7 +1,7 @@
 //! `repro push`, `repro pull`, and the fetcher behind `repro run --pull`.
 
 use super::lock;
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, Result};
 use repro::engine::cache::Cache;
 use repro::engine::runner::Fetcher;
 use repro::project::Project;
@@ -148,20 +148,20 @@ impl Fetcher for RemoteFetcher {
     }
 }
 
-/// Fails early when `--pull` is asked for with no remote configured.
+/// The fetcher for `repro run`: with `--pull` or `--remote NAME` (which must name a
+/// configured remote), or when the remote says `pull = true`; none otherwise.
 pub fn fetcher_for(
     project: &Project,
     pull: bool,
     remote: Option<&str>,
 ) -> Result<Option<Box<dyn Fetcher>>> {
-    let configured = project.config.remote(remote).ok();
-    let wanted = pull || remote.is_some() || configured.is_some_and(|r| r.pull);
+    let asked = pull || remote.is_some();
+    let configured = project.config.remote(remote);
+    let wanted = asked || configured.as_ref().is_ok_and(|r| r.pull);
     if !wanted {
         return Ok(None);
     }
-    if configured.is_none() && (pull || remote.is_some()) {
-        bail!(project.config.remote(remote).err().unwrap_or_default());
-    }
+    configured.map_err(|m| anyhow!(m))?;
     let (_, store) = open_remote(project, remote)?;
     Ok(Some(Box::new(RemoteFetcher::new(store))))
 }
