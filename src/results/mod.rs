@@ -2,6 +2,7 @@
 //! the report read them only through this module):
 //!
 //! - [`files`]: the tables' file names in an analysis entry;
+//! - [`data_entry`]: the class sizes of a data entry, the ceiling of perplexity;
 //! - [`tables`]: loading the tidy tables of a set of analysis units into typed rows;
 //! - [`network`]: the network identity (a training unit without its seed) and
 //!   selections of analysis units: the best snapshot, a sweep, a dataset;
@@ -11,6 +12,7 @@
 //! It sits beside [`crate::analysis`] and below [`crate::stages`]: it imports neither
 //! the stages nor the claims.
 
+pub mod data_entry;
 pub mod derived;
 pub mod files;
 pub mod network;

@@ -11,6 +11,7 @@ use crate::engine::stage::{
 };
 use crate::engine::timings::per_stage;
 use crate::engine::unit::UnitRef;
+use crate::results::data_entry::mean_class_sizes;
 use crate::results::{load_fractions, load_metrics};
 use crate::review::results;
 use crate::stages::figures::FIGURES;
@@ -288,18 +289,8 @@ fn without(tables: &Value, name: &str) -> Value {
 fn class_sizes(data: &[(&UnitRef, &PathBuf)]) -> Result<BTreeMap<String, f64>, UnitError> {
     let mut sizes = BTreeMap::new();
     for (r, dir) in data {
-        let d: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("dataset.json"))?)?;
-        let per_class: Vec<f64> = d["splits"]["test"]["per_class"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_f64)
-            .collect();
-        if !per_class.is_empty() {
-            sizes.insert(
-                r.id.clone(),
-                per_class.iter().sum::<f64>() / per_class.len() as f64,
-            );
+        if let Some(&test) = mean_class_sizes(dir)?.get("test") {
+            sizes.insert(r.id.clone(), test);
         }
     }
     Ok(sizes)

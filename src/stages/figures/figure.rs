@@ -206,29 +206,3 @@ pub(super) fn perplexity_levels(inputs: &Inputs, dataset: &str, split: &str) -> 
         .get(&(dataset.to_string(), split.to_string()));
     std::iter::once(1.0).chain(size.copied()).collect()
 }
-
-/// The mean class size of every split in a data entry's `dataset.json`, keyed by
-/// (dataset, split).
-pub(super) fn read_class_sizes(
-    entry: &Path,
-    out: &mut BTreeMap<(String, String), f64>,
-) -> Result<(), UnitError> {
-    let path = entry.join("dataset.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let info: Value =
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let dataset = info["dataset"].as_str().unwrap_or_default().to_string();
-    for (split, counts) in info["splits"].as_object().into_iter().flatten() {
-        let per_class: Vec<f64> = counts["per_class"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_f64)
-            .collect();
-        if !per_class.is_empty() {
-            let mean = per_class.iter().sum::<f64>() / per_class.len() as f64;
-            out.insert((dataset.clone(), split.clone()), mean);
-        }
-    }
-    Ok(())
-}

@@ -31,9 +31,10 @@ use crate::engine::stage::{
 use crate::engine::unit::UnitRef;
 use crate::model::settings::NetworkParams;
 use crate::plots::raster::png_from_svg;
+use crate::results::data_entry::mean_class_sizes;
 use crate::results::{load_metrics, AnalysisUnit, MetricRow, NetKey};
 use config::{FiguresTable, Tables};
-use figure::{read_class_sizes, Chart, Def, Inputs};
+use figure::{Chart, Def, Inputs};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -172,7 +173,10 @@ impl StageImpl for FiguresStage {
         let mut class_sizes = BTreeMap::new();
         for (input, dir) in job.inputs {
             if input.stage == "data" {
-                read_class_sizes(dir, &mut class_sizes)?;
+                // The data unit's id is its dataset's name.
+                for (split, size) in mean_class_sizes(dir)? {
+                    class_sizes.insert((input.id.clone(), split), size);
+                }
             } else {
                 dirs.push(dir);
             }
