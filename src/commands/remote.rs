@@ -3,7 +3,9 @@
 use super::lock;
 use anyhow::{anyhow, Result};
 use repro::engine::cache::Cache;
+use repro::engine::lock::CacheLock;
 use repro::engine::runner::Fetcher;
+use repro::engine::Plan;
 use repro::project::Project;
 use repro::remote::transfer::{pull_entry, push_entry, Tally};
 use repro::remote::{open, Store};
@@ -42,9 +44,30 @@ impl Ticker {
     }
 }
 
-/// The stages named (all when none).
-fn stages(project: &Project, names: &[String]) -> Result<BTreeSet<String>> {
-    Ok(project.resolve_targets(names)?)
+/// What push and pull start from: the stages named (all when none), the remote (checked
+/// to answer), the cache lock, and the plan made under it.
+struct Transfer {
+    stages: BTreeSet<String>,
+    describe: String,
+    store: Box<dyn Store>,
+    plan: Plan,
+    _lock: CacheLock,
+}
+
+fn begin(project: &Project, names: &[String], remote: Option<&str>) -> Result<Transfer> {
+    let stages = project.resolve_targets(names)?;
+    let (describe, store) = open_remote(project, remote)?;
+    let lock = lock(project)?;
+    // A staging folder left by a dead process is not an entry; clear it first.
+    project.cache.clean_dead_staging()?;
+    let plan = project.plan(&BTreeSet::new())?;
+    Ok(Transfer {
+        stages,
+        describe,
+        store,
+        plan,
+        _lock: lock,
+    })
 }
 
 pub fn push(
@@ -53,10 +76,14 @@ pub fn push(
     remote: Option<&str>,
     quiet: bool,
 ) -> Result<ExitCode> {
-    let stages = stages(project, names)?;
-    let (describe, store) = open_remote(project, remote)?;
-    let _lock = lock(project)?;
-    let plan = project.plan(&BTreeSet::new())?;
+    // `_lock` is bound, not ignored: the lock is held until the transfer ends.
+    let Transfer {
+        stages,
+        describe,
+        store,
+        plan,
+        _lock,
+    } = begin(project, names, remote)?;
     let units: Vec<(String, String)> = plan
         .units
         .iter()
@@ -79,11 +106,14 @@ pub fn pull(
     remote: Option<&str>,
     quiet: bool,
 ) -> Result<ExitCode> {
-    let stages = stages(project, names)?;
-    let (describe, store) = open_remote(project, remote)?;
-    let _lock = lock(project)?;
-    project.cache.clean_dead_staging()?;
-    let plan = project.plan(&BTreeSet::new())?;
+    // `_lock` is bound, not ignored: the lock is held until the transfer ends.
+    let Transfer {
+        stages,
+        describe,
+        store,
+        plan,
+        _lock,
+    } = begin(project, names, remote)?;
     // Keys are settled in dependency order: a unit's key needs its inputs' entries, which
     // may arrive in this very pull.
     let mut keys = plan.keys();

@@ -144,16 +144,7 @@ impl S3Store {
 /// The error's chain in one line, without the request's URL query (which could carry a
 /// signature).
 fn short_error(e: &object_store::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        let more = s.to_string();
-        if !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-        source = s.source();
-    }
+    let text = crate::engine::runner::error_chain(e);
     match text.find('?') {
         Some(q) => text[..q].to_string(),
         None => text,
