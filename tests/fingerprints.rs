@@ -56,20 +56,28 @@ fn fingerprints(root: &Path) -> BTreeMap<&'static str, String> {
         .collect()
 }
 
-/// Appends a comment line to `file` and returns the stages whose fingerprint changed.
-fn changed_by_editing(file: &str) -> BTreeSet<&'static str> {
+/// Makes `edit` to a fresh copy of the sources and returns the stages whose fingerprint
+/// changed.
+fn changed_by(edit: impl FnOnce(&Path)) -> BTreeSet<&'static str> {
     let copy = source_copy();
     let before = fingerprints(copy.path());
-    let path = copy.path().join(file);
-    let mut text = std::fs::read_to_string(&path).unwrap();
-    text.push_str("\n// an edit\n");
-    std::fs::write(&path, text).unwrap();
+    edit(copy.path());
     let after = fingerprints(copy.path());
     BUILTIN
         .iter()
         .copied()
         .filter(|s| before[s] != after[s])
         .collect()
+}
+
+/// Appends a comment line to `file` and returns the stages whose fingerprint changed.
+fn changed_by_editing(file: &str) -> BTreeSet<&'static str> {
+    changed_by(|root| {
+        let path = root.join(file);
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str("\n// an edit\n");
+        std::fs::write(&path, text).unwrap();
+    })
 }
 
 #[test]
@@ -142,19 +150,13 @@ fn a_new_use_brings_the_used_file_in() {
 /// Gives the locked package `name` another version in a copy's Cargo.lock (as an upgrade
 /// would) and returns the stages whose fingerprint changed.
 fn changed_by_upgrading(name: &str) -> BTreeSet<&'static str> {
-    let copy = source_copy();
-    let before = fingerprints(copy.path());
-    let lock = copy.path().join("Cargo.lock");
-    let text = std::fs::read_to_string(&lock).unwrap();
-    let marker = format!("name = \"{name}\"\nversion = \"");
-    let at = text.find(&marker).expect("the package is locked") + marker.len();
-    std::fs::write(&lock, format!("{}99.{}", &text[..at], &text[at..])).unwrap();
-    let after = fingerprints(copy.path());
-    BUILTIN
-        .iter()
-        .copied()
-        .filter(|s| before[s] != after[s])
-        .collect()
+    changed_by(|root| {
+        let lock = root.join("Cargo.lock");
+        let text = std::fs::read_to_string(&lock).unwrap();
+        let marker = format!("name = \"{name}\"\nversion = \"");
+        let at = text.find(&marker).expect("the package is locked") + marker.len();
+        std::fs::write(&lock, format!("{}99.{}", &text[..at], &text[at..])).unwrap();
+    })
 }
 
 #[test]
