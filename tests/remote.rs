@@ -346,8 +346,53 @@ fn an_s3_remote_carries_a_run_to_a_fresh_project() {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.args(["run", "all", "--pull", "--remote", "lab"])
+    let run = cmd
+        .args(["run", "all", "--pull", "--remote", "lab"])
         .assert()
         .success()
-        .stderr(contains("0 unit(s) run").and(contains("pulled from the remote")));
+        .stderr(contains("pulled from the remote").and(contains(" 0 failed")));
+    // Everything comes from the remote except the activation files, which it holds as
+    // manifests alone: those are regenerated here (to their recorded digests).
+    let text = stderr_of(&run);
+    let computed: Vec<&str> = text.lines().filter(|l| l.contains(" done in ")).collect();
+    assert!(!computed.is_empty(), "{text}");
+    assert!(
+        computed
+            .iter()
+            .all(|l| l.trim_start().starts_with("activations/")),
+        "{computed:#?}"
+    );
+}
+
+/// A remote holding the activation entries as manifests alone (dropped, recomputable)
+/// but no analysis: `run --pull` pulls what it can and regenerates the activation files
+/// the analysis then reads, instead of counting their manifests as done.
+#[test]
+fn run_pull_regenerates_entries_the_remote_holds_as_manifests_only() {
+    let remote = tempfile::tempdir().unwrap();
+    let setting = format!("[remote]\nurl = {:?}", remote.path().display().to_string());
+    let a = project(&setting);
+    run_all(&a);
+    a.repro()
+        .args(["push", "data", "train", "activations"])
+        .assert()
+        .success()
+        .stderr(contains("as manifest only (dropped, recomputable)"));
+    let b = project(&setting);
+    let run = b
+        .repro()
+        .args(["run", "all", "--pull"])
+        .assert()
+        .success()
+        .stderr(contains(" 0 failed").and(contains("pulled from the remote")));
+    let text = stderr_of(&run);
+    assert!(
+        text.contains("train/") && !text.contains("FAILED"),
+        "{text}"
+    );
+    // The analysis computed here from regenerated activation files equals the one there.
+    let metrics = |p: &TestProject| {
+        std::fs::read_to_string(p.path().join("report/out/results/metrics.csv")).unwrap()
+    };
+    assert_eq!(metrics(&a), metrics(&b));
 }

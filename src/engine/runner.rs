@@ -276,22 +276,21 @@ impl Executor for InProcess {
                 Ok(ingredients) => {
                     let key = ingredients.key();
                     let stage = &planned.unit.stage;
-                    let result = if !planned.forced
-                        && cache.contains(stage, &key)
-                        && !cache.is_dropped(stage, &key)
-                    {
+                    let usable = || cache.contains(stage, &key) && !cache.is_dropped(stage, &key);
+                    let reusable = !planned.forced && usable();
+                    let fetched = match &options.fetcher {
+                        Some(f) if !planned.forced && !reusable => f.fetch(cache, stage, &key),
+                        _ => Ok(false),
+                    };
+                    let result = if reusable {
                         UnitResult::Reused
-                    } else if let Some(fetched) = (!planned.forced)
-                        .then_some(options.fetcher.as_ref())
-                        .flatten()
-                        .map(|f| f.fetch(cache, stage, &key))
-                        .filter(|f| !matches!(f, Ok(false)))
-                    {
-                        match fetched {
-                            Ok(_) => UnitResult::Pulled,
-                            Err(e) => UnitResult::Failed(e),
-                        }
+                    } else if let Err(e) = fetched {
+                        UnitResult::Failed(e)
+                    } else if fetched == Ok(true) && usable() {
+                        UnitResult::Pulled
                     } else {
+                        // Not fetched, or fetched as a manifest alone (a dropped
+                        // recomputable entry): it is computed, or regenerated, here.
                         let inputs = plan.input_dirs(i, &settled, cache);
                         let progress = reporter.unit_started(&planned.unit);
                         let outcome = match &self.workers {
