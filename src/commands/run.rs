@@ -16,13 +16,6 @@ use std::collections::BTreeSet;
 use std::process::ExitCode;
 use std::time::Instant;
 
-fn kind_is_slurm(project: &Project, args: &RunArgs) -> bool {
-    args.executor
-        .clone()
-        .or_else(|| project.config.executor.kind.clone())
-        .is_some_and(|k| k == "slurm")
-}
-
 pub fn run(
     project: &Project,
     args: RunArgs,
@@ -62,8 +55,13 @@ pub fn run(
         return Ok(ExitCode::SUCCESS);
     }
 
+    let kind = args
+        .executor
+        .clone()
+        .or_else(|| project.config.executor.kind.clone())
+        .unwrap_or_else(|| "local".into());
     let fetcher = super::remote::fetcher_for(project, args.pull, args.remote.as_deref())?;
-    if fetcher.is_some() && kind_is_slurm(project, &args) {
+    if fetcher.is_some() && kind == "slurm" {
         anyhow::bail!("--pull works with the local executor only (pull first: `repro pull`)");
     }
     let _lock = lock(project)?;
@@ -77,11 +75,6 @@ pub fn run(
         .filter(|&i| plan.units[i].status == Status::Fresh && !to_run.contains(&i))
         .count();
     let reporter = reporter_for_stderr(quiet);
-    let kind = args
-        .executor
-        .clone()
-        .or_else(|| project.config.executor.kind.clone())
-        .unwrap_or_else(|| "local".into());
     let executor: Box<dyn Executor> = if kind == "slurm" {
         Box::new(SlurmExecutor {
             launcher,
