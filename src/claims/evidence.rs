@@ -1,154 +1,223 @@
-//! What a claim reports ([`Claim`], one [`Row`] per dataset) and what it reads
-//! ([`Evidence`]).
+//! What the claims read: [`ClaimData`], the analysis tables indexed once (every metric
+//! per seed, every node's per-class activation fractions per seed), and [`Evidence`], a
+//! view of it through a set of seeds and a set of thresholds. The robustness assessment
+//! builds many views of one `ClaimData`: one per threshold value and per seed subset.
 
 use super::thresholds::Thresholds;
-use crate::results::derived::{best, seed_mean};
-use crate::results::{MetricRow, NetKey};
-use serde::Serialize;
+use crate::results::{FractionRow, MetricRow, NetKey};
 use std::collections::{BTreeMap, BTreeSet};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Verdict {
-    Reproduced,
-    NotReproduced,
-    NotMeasured,
-}
+/// (network, snapshot, layer, system, split, metric) of an all-classes metric.
+type MetricKey = (NetKey, String, usize, String, String, String);
 
-impl Verdict {
-    pub fn of(ok: bool) -> Verdict {
-        if ok {
-            Verdict::Reproduced
-        } else {
-            Verdict::NotReproduced
-        }
-    }
+/// Per seed, per node, per class: the share of the class's train samples that switch
+/// the node on.
+type NodeFractions = Vec<(i64, Vec<Vec<f64>>)>;
 
-    pub fn text(self) -> &'static str {
-        match self {
-            Verdict::Reproduced => "reproduced",
-            Verdict::NotReproduced => "not reproduced",
-            Verdict::NotMeasured => "not measured",
-        }
-    }
-}
-
-/// One claim's verdict on one dataset (or on a comparison of datasets).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Row {
-    /// The dataset, or "mnist vs fashion-mnist" for a comparison.
-    pub scope: String,
-    pub measured: String,
-    pub verdict: Verdict,
-    pub verdict_text: &'static str,
-}
-
-impl Row {
-    pub fn measured(scope: &str, measured: String, ok: bool) -> Row {
-        let verdict = Verdict::of(ok);
-        Row {
-            scope: scope.into(),
-            measured,
-            verdict,
-            verdict_text: verdict.text(),
-        }
-    }
-
-    /// Not measurable on this dataset, and why.
-    pub fn not_measured(scope: &str, why: impl Into<String>) -> Row {
-        Row {
-            scope: scope.into(),
-            measured: why.into(),
-            verdict: Verdict::NotMeasured,
-            verdict_text: Verdict::NotMeasured.text(),
-        }
-    }
-}
-
-/// One of the paper's findings: what it says (in this project's words), where, the
-/// threshold, and a verdict per dataset. The claim is reproduced only if every dataset
-/// that measures it reproduces it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Claim {
-    pub id: &'static str,
-    pub statement: String,
-    /// Where the paper says it: section and figure.
-    pub cite: &'static str,
-    pub threshold: String,
-    pub rows: Vec<Row>,
-    pub verdict: Verdict,
-    pub verdict_text: &'static str,
-}
-
-impl Claim {
-    pub fn new(
-        id: &'static str,
-        cite: &'static str,
-        statement: impl Into<String>,
-        threshold: impl Into<String>,
-        rows: Vec<Row>,
-    ) -> Claim {
-        let verdict = if rows.iter().any(|r| r.verdict == Verdict::NotReproduced) {
-            Verdict::NotReproduced
-        } else if rows.iter().any(|r| r.verdict == Verdict::Reproduced) {
-            Verdict::Reproduced
-        } else {
-            Verdict::NotMeasured
-        };
-        Claim {
-            id,
-            statement: statement.into(),
-            cite,
-            threshold: threshold.into(),
-            rows,
-            verdict,
-            verdict_text: verdict.text(),
-        }
-    }
-}
-
-/// What the claims read: the analysis rows, the datasets and their class sizes, the
-/// share of class-selective nodes, and the thresholds.
-pub struct Evidence<'a> {
-    /// Every row of the analysis units read (all snapshots).
-    pub rows: &'a [MetricRow],
-    /// The rows of the best snapshots.
-    pub best: Vec<&'a MetricRow>,
-    /// The networks that have a best snapshot, sorted.
+/// The analysis tables as the claims read them.
+#[derive(Debug, Default)]
+pub struct ClaimData {
+    metrics: BTreeMap<MetricKey, Vec<(i64, f64)>>,
+    fractions: BTreeMap<(NetKey, String, usize), NodeFractions>,
+    snapshots: BTreeMap<NetKey, BTreeSet<String>>,
+    /// The networks with a best snapshot, sorted.
     pub nets: Vec<NetKey>,
+    /// Every training seed in the tables.
+    pub seeds: BTreeSet<i64>,
     /// The configured datasets, in order.
     pub datasets: Vec<String>,
     /// Mean number of test samples per class, per dataset (the ceiling of perplexity).
     pub class_size: BTreeMap<String, f64>,
-    /// Share of class-selective nodes per (network, snapshot, layer), mean over seeds.
-    pub selective: super::SelectiveShares,
+}
+
+impl ClaimData {
+    /// Indexes the all-classes metric rows and the train-split activation fractions.
+    pub fn new(
+        rows: &[MetricRow],
+        fractions: &[FractionRow],
+        datasets: Vec<String>,
+        class_size: BTreeMap<String, f64>,
+    ) -> ClaimData {
+        let mut d = ClaimData {
+            datasets,
+            class_size,
+            ..ClaimData::default()
+        };
+        for r in rows.iter().filter(|r| r.class < 0) {
+            d.metrics
+                .entry((
+                    r.net.clone(),
+                    r.snapshot.clone(),
+                    r.layer,
+                    r.system.clone(),
+                    r.split.clone(),
+                    r.metric.clone(),
+                ))
+                .or_default()
+                .push((r.seed, r.value));
+            d.seeds.insert(r.seed);
+            d.snapshots
+                .entry(r.net.clone())
+                .or_default()
+                .insert(r.snapshot.clone());
+        }
+        let mut nodes: BTreeMap<
+            (NetKey, String, usize),
+            BTreeMap<i64, BTreeMap<usize, Vec<(usize, f64)>>>,
+        > = BTreeMap::new();
+        for f in fractions
+            .iter()
+            .filter(|f| f.split == "train" && f.layer <= f.net.depth)
+        {
+            nodes
+                .entry((f.net.clone(), f.snapshot.clone(), f.layer))
+                .or_default()
+                .entry(f.seed)
+                .or_default()
+                .entry(f.node)
+                .or_default()
+                .push((f.class, f.value));
+        }
+        for (k, seeds) in nodes {
+            let per_seed = seeds
+                .into_iter()
+                .map(|(seed, nodes)| {
+                    let nodes = nodes
+                        .into_values()
+                        .map(|mut classes| {
+                            classes.sort_by_key(|c| c.0);
+                            classes.into_iter().map(|c| c.1).collect()
+                        })
+                        .collect();
+                    (seed, nodes)
+                })
+                .collect();
+            d.fractions.insert(k, per_seed);
+        }
+        let mut nets: Vec<NetKey> = d
+            .snapshots
+            .iter()
+            .filter(|(_, s)| s.contains("best"))
+            .map(|(n, _)| n.clone())
+            .collect();
+        nets.sort();
+        d.nets = nets;
+        d
+    }
+}
+
+/// How many of a layer's nodes are of each kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NodeCounts {
+    pub nodes: usize,
+    pub selective: usize,
+    pub mixed: usize,
+}
+
+impl ClaimData {
+    /// Per network, seed, snapshot and hidden layer with activation fractions: how many
+    /// nodes are selective and how many mixed at `level`.
+    pub fn node_counts(&self, level: f64) -> Vec<(&NetKey, i64, &str, usize, NodeCounts)> {
+        let mut out = Vec::new();
+        for ((net, snapshot, layer), seeds) in &self.fractions {
+            for (seed, nodes) in seeds {
+                let mut c = NodeCounts {
+                    nodes: nodes.len(),
+                    ..NodeCounts::default()
+                };
+                for classes in nodes {
+                    match node_kind(classes, level) {
+                        NodeKind::Selective => c.selective += 1,
+                        NodeKind::Mixed => c.mixed += 1,
+                        NodeKind::Other => {}
+                    }
+                }
+                if c.nodes > 0 {
+                    out.push((net, *seed, snapshot.as_str(), *layer, c));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The tables seen through a set of seeds (every metric is the mean over those seeds
+/// that have it) and a set of thresholds.
+pub struct Evidence<'a> {
+    pub data: &'a ClaimData,
+    pub seeds: BTreeSet<i64>,
     pub t: Thresholds,
+    /// The networks with a best snapshot from one of the seeds, sorted.
+    pub nets: Vec<NetKey>,
+    pub datasets: &'a [String],
+}
+
+/// How a node behaves on the classes: class-selective, undecided on several classes, or
+/// neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeKind {
+    Selective,
+    Mixed,
+    Other,
+}
+
+/// A node is selective if every class's fraction is at most `level` or at least 1 -
+/// `level`, and it is on for some class and off for another (a node off, or on, for
+/// everything tells no classes apart); mixed if it is undecided (strictly between) on
+/// two or more classes.
+pub fn node_kind(classes: &[f64], level: f64) -> NodeKind {
+    let on = classes.iter().any(|&f| f >= 1.0 - level);
+    let off = classes.iter().any(|&f| f <= level);
+    let undecided = classes
+        .iter()
+        .filter(|&&f| f > level && f < 1.0 - level)
+        .count();
+    if undecided == 0 && on && off {
+        NodeKind::Selective
+    } else if undecided >= 2 {
+        NodeKind::Mixed
+    } else {
+        NodeKind::Other
+    }
 }
 
 impl<'a> Evidence<'a> {
-    pub fn new(
-        rows: &'a [MetricRow],
-        datasets: Vec<String>,
-        class_size: BTreeMap<String, f64>,
-        selective: super::SelectiveShares,
-        t: Thresholds,
-    ) -> Self {
-        let best = best(rows);
-        let mut nets: Vec<NetKey> = best.iter().map(|r| r.net.clone()).collect();
-        nets.sort();
-        nets.dedup();
+    /// Every seed, the given thresholds.
+    pub fn all_seeds(data: &'a ClaimData, t: Thresholds) -> Self {
+        Evidence::new(data, data.seeds.clone(), t)
+    }
+
+    pub fn new(data: &'a ClaimData, seeds: BTreeSet<i64>, t: Thresholds) -> Self {
+        let nets = data
+            .nets
+            .iter()
+            .filter(|n| {
+                data.metrics
+                    .range(
+                        (
+                            (*n).clone(),
+                            "best".to_string(),
+                            0,
+                            String::new(),
+                            String::new(),
+                            String::new(),
+                        )..,
+                    )
+                    .take_while(|(k, _)| &k.0 == *n && k.1 == "best")
+                    .any(|(_, v)| v.iter().any(|(s, _)| seeds.contains(s)))
+            })
+            .cloned()
+            .collect();
         Evidence {
-            rows,
-            best,
-            nets,
-            datasets,
-            class_size,
-            selective,
+            data,
+            seeds,
             t,
+            nets,
+            datasets: &data.datasets,
         }
     }
 
-    /// One metric of a network's snapshot over all classes, mean over seeds.
+    /// One metric of a network's snapshot over all classes, mean over the seeds.
     pub fn metric(
         &self,
         net: &NetKey,
@@ -158,14 +227,23 @@ impl<'a> Evidence<'a> {
         split: &str,
         metric: &str,
     ) -> Option<f64> {
-        seed_mean(
-            self.rows.iter().filter(|r| r.snapshot == snapshot),
-            net,
+        let key = (
+            net.clone(),
+            snapshot.to_string(),
             layer,
-            system,
-            split,
-            metric,
-        )
+            system.to_string(),
+            split.to_string(),
+            metric.to_string(),
+        );
+        let values: Vec<f64> = self
+            .data
+            .metrics
+            .get(&key)?
+            .iter()
+            .filter(|(s, _)| self.seeds.contains(s))
+            .map(|(_, v)| *v)
+            .collect();
+        (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
     }
 
     /// Mean test perplexity of a hidden layer (best snapshot).
@@ -183,18 +261,54 @@ impl<'a> Evidence<'a> {
         self.metric(net, "best", layer, system, "test", "accuracy")
     }
 
+    /// The network's own test accuracy (best snapshot).
+    pub fn network_accuracy(&self, net: &NetKey) -> Option<f64> {
+        self.accuracy(net, net.depth + 1, "network")
+    }
+
     /// The network's own test error (best snapshot).
     pub fn test_error(&self, net: &NetKey) -> Option<f64> {
-        Some(1.0 - self.accuracy(net, net.depth + 1, "network")?)
+        Some(1.0 - self.network_accuracy(net)?)
     }
 
     /// The snapshots analysed for a network.
     pub fn snapshots(&self, net: &NetKey) -> BTreeSet<&str> {
-        self.rows
-            .iter()
-            .filter(|r| &r.net == net)
-            .map(|r| r.snapshot.as_str())
+        self.data
+            .snapshots
+            .get(net)
+            .into_iter()
+            .flatten()
+            .map(|s| s.as_str())
             .collect()
+    }
+
+    /// The share of a layer's nodes of `kind` (at the configured selectivity level),
+    /// mean over the seeds.
+    pub fn node_share(
+        &self,
+        net: &NetKey,
+        snapshot: &str,
+        layer: usize,
+        kind: NodeKind,
+    ) -> Option<f64> {
+        let level = self.t.selective_fraction.value;
+        let per_seed: Vec<f64> = self
+            .data
+            .fractions
+            .get(&(net.clone(), snapshot.to_string(), layer))?
+            .iter()
+            .filter(|(s, nodes)| self.seeds.contains(s) && !nodes.is_empty())
+            .map(|(_, nodes)| {
+                let n = nodes.iter().filter(|c| node_kind(c, level) == kind).count();
+                n as f64 / nodes.len() as f64
+            })
+            .collect();
+        (!per_seed.is_empty()).then(|| per_seed.iter().sum::<f64>() / per_seed.len() as f64)
+    }
+
+    /// The share of class-selective nodes.
+    pub fn selective(&self, net: &NetKey, snapshot: &str, layer: usize) -> Option<f64> {
+        self.node_share(net, snapshot, layer, NodeKind::Selective)
     }
 
     /// The dataset's networks of the paper's sweeps (its activation, loss, optimiser).
@@ -240,6 +354,31 @@ impl<'a> Evidence<'a> {
     }
 
     pub fn class_size(&self, dataset: &str) -> Option<f64> {
-        self.class_size.get(dataset).copied()
+        self.data.class_size.get(dataset).copied()
+    }
+
+    pub fn has_dataset(&self, dataset: &str) -> bool {
+        self.datasets.iter().any(|d| d == dataset)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nodes_are_selective_mixed_or_neither() {
+        // On for one class, off for the other: selective.
+        assert_eq!(node_kind(&[0.01, 0.99], 0.05), NodeKind::Selective);
+        // Off (or on) for everything tells no classes apart.
+        assert_eq!(node_kind(&[0.0, 0.02], 0.05), NodeKind::Other);
+        assert_eq!(node_kind(&[1.0, 0.97], 0.05), NodeKind::Other);
+        // Undecided on one class only: neither.
+        assert_eq!(node_kind(&[0.01, 0.5, 0.99], 0.05), NodeKind::Other);
+        // Undecided on two classes: mixed.
+        assert_eq!(node_kind(&[0.3, 0.5, 0.99], 0.05), NodeKind::Mixed);
+        // The level decides: 0.08 is undecided at 5%, extreme at 10%.
+        assert_eq!(node_kind(&[0.08, 0.92], 0.05), NodeKind::Mixed);
+        assert_eq!(node_kind(&[0.08, 0.92], 0.10), NodeKind::Selective);
     }
 }

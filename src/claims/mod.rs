@@ -1,57 +1,89 @@
 //! The paper's findings, checked automatically against the analysis tables. Each claim
-//! says in this project's words what the paper states and where (section, figure), the
-//! threshold it is held to (from `[claims]` in `pipeline.toml`), and a verdict per
-//! dataset: a claim reproduces only if every dataset that measures it agrees. Claims read
-//! the best snapshots, except those about training, which say which snapshots they read.
-//! A claim the configuration cannot measure says "not measured" and why; nothing is
-//! dropped.
+//! says in this project's words what the paper states and where (section, figure), what
+//! exactly is measured and the threshold it is held to (from `[claims]` in
+//! `pipeline.toml`), and a verdict per dataset: a claim reproduces only if every dataset
+//! that measures it agrees. Claims read the best snapshots, except those about training,
+//! which say which snapshots they read. A claim the configuration cannot measure says
+//! "not measured" and why; nothing is dropped. Each verdict comes with its robustness
+//! ([`robustness`]); statements that cannot be measured with the grid are listed in
+//! [`unmeasured`].
 //!
 //! One module per group of findings; [`CLAIMS`] lists them in the report's order.
 
+mod comparison;
 mod design;
 mod evidence;
+mod performance;
 mod perplexity;
-mod saturation;
+pub mod robustness;
 mod selectivity;
 mod systems;
 mod thresholds;
+mod training;
+mod transition;
+pub mod unmeasured;
+mod verdict;
+mod width;
 
-pub use evidence::{Claim, Evidence, Row, Verdict};
-pub use thresholds::Thresholds;
+pub use evidence::{node_kind, ClaimData, Evidence, NodeKind};
+pub use thresholds::{Threshold, Thresholds};
+pub use verdict::{Claim, RobustClass, Robustness, Row, Swept, Verdict};
 
-use crate::results::derived::selective_shares;
-use crate::results::{spearman, FractionRow, NetKey};
-use std::collections::{BTreeMap, BTreeSet};
+use crate::results::{spearman, Axis, NetKey};
 
 /// A check of one of the paper's findings.
 pub type Check = fn(&Evidence) -> Claim;
 
 /// Every check, in the report's order (the paper's order of sections).
-pub const CLAIMS: [Check; 19] = [
+pub const CLAIMS: [Check; 40] = [
     selectivity::late_nodes_selective,
-    saturation::error_saturates_with_depth,
-    saturation::error_saturates_with_width,
+    selectivity::early_nodes_mixed,
+    selectivity::init_not_selective,
+    selectivity::selectivity_needs_size,
+    performance::error_falls_with_depth,
+    performance::error_saturates_with_depth,
+    performance::depth_does_not_degrade,
+    performance::error_falls_with_width,
+    performance::error_saturates_with_width,
     perplexity::first_layers_near_class_size,
     perplexity::last_layer_near_one,
-    perplexity::sharp_transition,
-    perplexity::gradual_for_fashion,
+    transition::sharp_transition,
+    transition::transition_similar,
+    transition::transition_uneven,
+    transition::stays_low_after_transition,
+    transition::monotone_transition,
+    transition::early_compression,
+    comparison::gradual_for_fashion,
     perplexity::sharper_when_wider,
     perplexity::narrow_lower_early,
-    systems::systems_agree_late,
-    systems::match_network_late,
+    systems::systems_agree_later_layers,
+    systems::spread_shrinks_with_layer,
     systems::combined_best_in_first_layer,
-    systems::late_layers_improve_more,
-    systems::first_epoch_does_most,
-    systems::narrow_early_underperform,
-    systems::continuous_falls_with_width,
-    systems::mnist_converges_earlier,
-    systems::sigmoid_two_systems,
+    systems::systems_reach_network,
+    systems::layers_solve_task,
+    training::late_layers_improve_more,
+    training::first_epoch_does_most,
+    training::continuous_poor_initially,
+    systems::overlap_with_depth,
+    width::narrow_early_underperform,
+    width::later_accuracy_rises_with_width,
+    width::continuous_falls_with_width,
+    comparison::mnist_converges_earlier,
+    comparison::mnist_higher_accuracy,
+    comparison::mnist_narrow_discrete_anomaly,
+    systems::later_layers_classify_better,
+    design::sigmoid_continuous_ahead,
+    design::sigmoid_discrete_emerges,
     design::non_adaptive_optimiser_raises_perplexity,
+    design::noise_reduces_saturation,
 ];
 
-/// Every claim checked on `evidence`.
-pub fn check_all(evidence: &Evidence) -> Vec<Claim> {
-    CLAIMS.iter().map(|check| check(evidence)).collect()
+/// Every claim checked on `data` at the thresholds `t`, each row with its robustness.
+pub fn check_all(data: &ClaimData, t: &Thresholds) -> Vec<Claim> {
+    CLAIMS
+        .iter()
+        .map(|&check| robustness::assess(check, data, t))
+        .collect()
 }
 
 /// One row per configured dataset.
@@ -59,57 +91,57 @@ fn per_dataset(e: &Evidence, row: impl Fn(&str) -> Row) -> Vec<Row> {
     e.datasets.iter().map(|ds| row(ds)).collect()
 }
 
-/// A trend along the dataset's width sweep: the rank correlation of width with `value`,
-/// held to `[claims] rank_correlation_min` in the direction of `sign` (+1: rising with
-/// width, -1: falling).
-fn width_trend(
+/// A share as a percentage: "67%" ("never" for the infinite share of a network that
+/// never gets there).
+fn pct(v: f64) -> String {
+    if v.is_finite() {
+        format!("{:.0}%", 100.0 * v)
+    } else {
+        "never".into()
+    }
+}
+
+/// An accuracy difference in percentage points: "1.25".
+fn points(v: f64) -> String {
+    format!("{:.2}", 100.0 * v)
+}
+
+/// A trend along the dataset's sweep over `axis`: the rank correlation of depth or width
+/// with `value`, held to `[claims] rank_correlation_min` in the direction of `sign` (+1:
+/// rising, -1: falling). The row's value is the correlation in that direction.
+fn trend(
     e: &Evidence,
     ds: &str,
+    axis: Axis,
     value: impl Fn(&NetKey) -> Option<f64>,
     sign: f64,
     what: &str,
 ) -> Row {
-    let sweep = e.sweep(ds, true);
+    let name = axis.name();
+    let sweep = e.sweep(ds, axis == Axis::Width);
     let pairs: Vec<(f64, f64)> = sweep
         .iter()
-        .filter_map(|n| Some((n.width as f64, value(n)?)))
+        .filter_map(|n| Some((axis.of(n) as f64, value(n)?)))
         .collect();
     match spearman(&pairs) {
-        None => Row::not_measured(ds, "no width sweep of 3 or more networks"),
+        None => Row::not_measured(ds, format!("no {name} sweep of 3 or more networks")),
         Some(rho) => Row::measured(
             ds,
             format!(
-                "rank correlation {rho:+.2} over {} widths ({} to {}, depth {}); {what}: {}",
+                "rank correlation {rho:+.2} over {} {name}s ({} to {}); {what}: {}",
                 pairs.len(),
-                sweep[0].width,
-                sweep[sweep.len() - 1].width,
-                sweep[0].depth,
+                axis.of(sweep[0]),
+                axis.of(sweep[sweep.len() - 1]),
                 pairs
                     .iter()
                     .map(|p| format!("{:.3}", p.1))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            sign * rho >= e.t.rank_correlation_min,
+            Some(sign * rho),
+            sign * rho >= e.t.rank_correlation_min.value,
         ),
     }
-}
-
-/// The share of class-selective nodes per (network, snapshot, layer), mean over seeds.
-pub type SelectiveShares = BTreeMap<(NetKey, String, usize), f64>;
-
-/// [`SelectiveShares`] from the train-split activation fractions.
-pub fn selective_by_snapshot(fractions: &[FractionRow], threshold: f64) -> SelectiveShares {
-    let snapshots: BTreeSet<&str> = fractions.iter().map(|r| r.snapshot.as_str()).collect();
-    let mut out = BTreeMap::new();
-    for snapshot in snapshots {
-        let rows = fractions.iter().filter(|r| r.snapshot == snapshot);
-        for ((net, layer), shares) in selective_shares(rows, threshold) {
-            let mean = shares.iter().sum::<f64>() / shares.len() as f64;
-            out.insert((net, snapshot.to_string(), layer), mean);
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -1,60 +1,168 @@
-//! Sec. 2, Fig. 1: nodes of later layers become class-selective; those of the first
-//! layers, and of an initialised network, are not.
+//! Sec. 2, Fig. 1: nodes of later layers become class-selective; those of the first two
+//! layers are undecided on several classes; an initialised network has no selective
+//! last layer; and the pattern needs networks deep and wide enough.
 
-use super::evidence::{Claim, Evidence, Row};
-use super::per_dataset;
+use super::evidence::{Evidence, NodeKind};
+use super::verdict::{Claim, Row};
+use super::{pct, per_dataset};
 use crate::results::Summary;
 
+const SELECTIVE: &str = "a node is selective if every class's train activation fraction is at most selective_fraction or at least 1 - selective_fraction, and it is on for some class and off for another";
+
 pub fn late_nodes_selective(e: &Evidence) -> Claim {
-    let t = &e.t;
+    let min = e.t.selective_late_min.value;
     let rows = per_dataset(e, |ds| {
-        let share = |snapshot: &str, layer: fn(usize) -> usize| {
-            Summary::of(
-                e.deep_nets(ds)
-                    .filter_map(|n| {
-                        e.selective
-                            .get(&(n.clone(), snapshot.to_string(), layer(n.depth)))
-                            .copied()
-                    })
-                    .collect(),
-            )
-        };
-        let (Some(late), Some(first), Some(init)) = (
-            share("best", |depth| depth),
-            share("best", |_| 1),
-            share("init", |depth| depth),
-        ) else {
-            return Row::not_measured(
+        let shares = e
+            .deep_nets(ds)
+            .filter_map(|n| e.selective(n, "best", n.depth))
+            .collect();
+        match Summary::of(shares) {
+            None => Row::not_measured(ds, format!("no {} with activation fractions", e.deep_text())),
+            Some(s) => Row::measured(
                 ds,
-                format!("no {} with best and init snapshots analysed", e.deep_text()),
-            );
-        };
-        Row::measured(
-            ds,
-            format!(
-                "median share of selective nodes: last hidden layer {:.0}%, first layer {:.0}%, last layer at initialisation {:.0}% ({} networks)",
-                100.0 * late.median,
-                100.0 * first.median,
-                100.0 * init.median,
-                late.n
+                format!(
+                    "median {} of last-hidden-layer nodes selective over {} networks (range {} to {})",
+                    pct(s.median),
+                    s.n,
+                    pct(s.min),
+                    pct(s.max)
+                ),
+                Some(s.median),
+                s.median >= min,
             ),
-            late.median >= t.selective_late_min
-                && first.median <= t.selective_early_max
-                && init.median <= t.selective_early_max,
-        )
+        }
     });
     Claim::new(
         "late-nodes-selective",
         "Sec. 2, Fig. 1",
-        "Nodes in later layers are class-selective (active for none or virtually all samples of each class); nodes in the first layers, and in an untrained network, are not.",
+        "Nodes in the later layers are class-selective: each is active for none, or for virtually all, of a class's samples.",
         format!(
-            "a node is selective if every class's train activation fraction is <= {:.0}% or >= {:.0}% and it is on for some class and off for another; median share of selective nodes >= {:.0}% in the last hidden layer, <= {:.0}% in layer 1 and in the last layer at initialisation ({})",
-            100.0 * t.selective_fraction,
-            100.0 * (1.0 - t.selective_fraction),
-            100.0 * t.selective_late_min,
-            100.0 * t.selective_early_max,
+            "median share of selective nodes in the last hidden layer >= {} ({}; {SELECTIVE}, = {})",
+            pct(min),
+            e.deep_text(),
+            e.t.selective_fraction.value
+        ),
+        rows,
+    )
+    .sweeping(&e.t, &["selective_late_min", "selective_fraction"])
+}
+
+pub fn early_nodes_mixed(e: &Evidence) -> Claim {
+    let min = e.t.mixed_early_min.value;
+    let rows = per_dataset(e, |ds| {
+        let shares = e
+            .deep_nets(ds)
+            .filter_map(|n| {
+                let one = e.node_share(n, "best", 1, NodeKind::Mixed)?;
+                let two = e.node_share(n, "best", 2, NodeKind::Mixed)?;
+                Some((one + two) / 2.0)
+            })
+            .collect();
+        match Summary::of(shares) {
+            None => Row::not_measured(ds, format!("no {} with activation fractions", e.deep_text())),
+            Some(s) => Row::measured(
+                ds,
+                format!(
+                    "median {} of layer-1 and layer-2 nodes undecided on two or more classes, over {} networks (range {} to {})",
+                    pct(s.median),
+                    s.n,
+                    pct(s.min),
+                    pct(s.max)
+                ),
+                Some(s.median),
+                s.median >= min,
+            ),
+        }
+    });
+    Claim::new(
+        "early-nodes-mixed",
+        "Sec. 2, Fig. 1",
+        "Most nodes of the first two hidden layers are neither specific nor sensitive to a class: they are active for some of the samples of several classes.",
+        format!(
+            "median share (mean of layers 1 and 2) of nodes whose train activation fraction lies strictly between selective_fraction = {} and 1 minus it for two or more classes >= {} ({})",
+            e.t.selective_fraction.value,
+            pct(min),
             e.deep_text()
         ),
         rows,
     )
+    .sweeping(&e.t, &["mixed_early_min", "selective_fraction"])
+}
+
+pub fn init_not_selective(e: &Evidence) -> Claim {
+    let max = e.t.selective_init_max.value;
+    let rows = per_dataset(e, |ds| {
+        let shares = e
+            .deep_nets(ds)
+            .filter_map(|n| e.selective(n, "init", n.depth))
+            .collect();
+        match Summary::of(shares) {
+            None => Row::not_measured(ds, format!("no {} with an initial snapshot analysed", e.deep_text())),
+            Some(s) => Row::measured(
+                ds,
+                format!(
+                    "median {} of last-hidden-layer nodes selective at initialisation, over {} networks (largest {})",
+                    pct(s.median),
+                    s.n,
+                    pct(s.max)
+                ),
+                Some(s.median),
+                s.median <= max,
+            ),
+        }
+    });
+    Claim::new(
+        "init-not-selective",
+        "Sec. 2, Fig. 1",
+        "The selectivity arises from training, despite the random initialisation: an initialised network's last layer is not class-selective.",
+        format!(
+            "median share of selective nodes in the last hidden layer at initialisation <= {} ({}; {SELECTIVE})",
+            pct(max),
+            e.deep_text()
+        ),
+        rows,
+    )
+    .sweeping(&e.t, &["selective_init_max", "selective_fraction"])
+}
+
+pub fn selectivity_needs_size(e: &Evidence) -> Claim {
+    let rows = per_dataset(e, |ds| {
+        let (mut small, mut large) = (Vec::new(), Vec::new());
+        for n in e.paper_nets(ds) {
+            let Some(share) = e.selective(n, "best", n.depth) else {
+                continue;
+            };
+            if n.depth >= e.t.deep_min_depth && n.width >= e.t.wide_min_width {
+                large.push(share);
+            } else {
+                small.push(share);
+            }
+        }
+        match (Summary::of(small), Summary::of(large)) {
+            (Some(s), Some(l)) => Row::measured(
+                ds,
+                format!(
+                    "median share of selective last-hidden-layer nodes: {} in {} smaller networks, {} in {} larger ones",
+                    pct(s.median),
+                    s.n,
+                    pct(l.median),
+                    l.n
+                ),
+                None,
+                s.median < l.median,
+            ),
+            _ => Row::not_measured(ds, "needs networks both below and above the size criterion"),
+        }
+    });
+    Claim::new(
+        "selectivity-needs-size",
+        "Sec. 2",
+        "The selective pattern holds as long as the network has enough layers and nodes: smaller networks show less of it.",
+        format!(
+            "median share of selective nodes in the last hidden layer lower in the paper-sweep networks below depth {} or width {} than in those at or above both",
+            e.t.deep_min_depth, e.t.wide_min_width
+        ),
+        rows,
+    )
+    .sweeping(&e.t, &["selective_fraction"])
 }

@@ -8,5 +8,6 @@ pub mod layout;
 mod legend;
 pub mod raster;
 pub mod style;
+pub mod thresholds;
 
 pub use chart::{Figure, Mark, Panel, PlotError, Series};

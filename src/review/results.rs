@@ -1,8 +1,11 @@
 //! The files in a report's `results/` folder, written by the report stage and read by
 //! `repro diff`: `params.json` (the effective configuration as dotted keys), `claims.json`
-//! (every claim with its rows) and `metrics.csv` (every network, layer, system, split and
-//! metric of the best snapshots over all classes, mean over seeds).
+//! (every claim with its rows), `metrics.csv` (every network, layer, system, split and
+//! metric of the best snapshots over all classes, mean over seeds), and, to recompute any
+//! verdict, `metrics_per_seed.csv` (the same for every snapshot, one line per seed) and
+//! `node_shares_per_seed.csv` (the shares of selective and of undecided nodes per layer).
 
+use crate::claims::ClaimData;
 use crate::results::{MetricRow, NetKey};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -11,6 +14,8 @@ pub const DIR: &str = "results";
 pub const PARAMS: &str = "params.json";
 pub const CLAIMS: &str = "claims.json";
 pub const METRICS: &str = "metrics.csv";
+pub const METRICS_PER_SEED: &str = "metrics_per_seed.csv";
+pub const NODES_PER_SEED: &str = "node_shares_per_seed.csv";
 
 /// A configuration's tables as `{"train.lr": 0.001, ...}`; arrays stay whole values.
 pub fn flatten(tables: &Value) -> BTreeMap<String, Value> {
@@ -75,6 +80,53 @@ pub fn metrics_csv(rows: &[MetricRow]) -> String {
             "{net},\"{}\",{layer},{system},{split},{metric},{}\n",
             training.replace('"', "\"\""),
             sum / n as f64
+        ));
+    }
+    out
+}
+
+/// `metrics_per_seed.csv`: one line per network, training label, seed, snapshot, layer,
+/// system, split and metric (all classes); sorted. Every claim reads only these values
+/// (and the node shares), so each verdict can be recomputed from this file.
+pub fn metrics_per_seed_csv(rows: &[MetricRow]) -> String {
+    let mut lines: Vec<String> = rows
+        .iter()
+        .filter(|r| r.class < 0)
+        .map(|r| {
+            format!(
+                "{},\"{}\",{},{},{},{},{},{},{}\n",
+                network_label(&r.net),
+                r.net.training.replace('"', "\"\""),
+                r.seed,
+                r.snapshot,
+                r.layer,
+                r.system,
+                r.split,
+                r.metric,
+                r.value
+            )
+        })
+        .collect();
+    lines.sort();
+    let mut out = String::from("network,training,seed,snapshot,layer,system,split,metric,value\n");
+    out.extend(lines);
+    out
+}
+
+/// `node_shares_per_seed.csv`: per network, seed, snapshot and hidden layer, the shares of
+/// class-selective and of undecided ("mixed") nodes at the configured selectivity level.
+pub fn node_shares_csv(data: &ClaimData, level: f64) -> String {
+    let mut out = format!(
+        "network,training,seed,snapshot,layer,nodes,selective_share,mixed_share,selective_fraction\n"
+    );
+    for (net, seed, snapshot, layer, counts) in data.node_counts(level) {
+        out.push_str(&format!(
+            "{},\"{}\",{seed},{snapshot},{layer},{},{},{},{level}\n",
+            network_label(net),
+            net.training.replace('"', "\"\""),
+            counts.nodes,
+            counts.selective as f64 / counts.nodes as f64,
+            counts.mixed as f64 / counts.nodes as f64,
         ));
     }
     out

@@ -3,7 +3,8 @@
 //! links, from the figures' outputs, the analysis tables (claims) and the manifests of
 //! every unit it depends on (provenance).
 
-use crate::claims::{check_all, selective_by_snapshot, Evidence, Thresholds, Verdict};
+use crate::claims::unmeasured::UNMEASURED;
+use crate::claims::{check_all, ClaimData, RobustClass, Thresholds, Verdict};
 use crate::engine::cache::read_manifest_at;
 use crate::engine::hash::sha256_hex;
 use crate::engine::stage::{
@@ -23,6 +24,8 @@ use std::path::{Path, PathBuf};
 pub const HTML: &str = "report.html";
 pub const MARKDOWN: &str = "report.md";
 const TEMPLATES: [&str; 2] = ["report.html.tera", "report.md.tera"];
+
+mod claims_figure;
 
 pub struct ReportStage {
     /// Folder of the Tera templates.
@@ -149,7 +152,7 @@ impl StageImpl for ReportStage {
         }
 
         // Claims, from the analysis tables (and the activation fractions of the best and
-        // initial snapshots, for selectivity).
+        // initial snapshots, for selectivity), each with its robustness.
         let thresholds: Thresholds = serde_json::from_value(job.unit.params["claims"].clone())?;
         let analysis = by_stage("analysis");
         let analysis_dirs: Vec<&Path> = analysis.iter().map(|(_, p)| p.as_path()).collect();
@@ -159,15 +162,12 @@ impl StageImpl for ReportStage {
             .filter(|(r, _)| r.id.ends_with("@best") || r.id.ends_with("@init"))
             .map(|(_, p)| p.as_path())
             .collect();
-        let selective = selective_by_snapshot(
-            &load_fractions(&selectivity_dirs)?,
-            thresholds.selective_fraction,
-        );
+        let fractions = load_fractions(&selectivity_dirs)?;
         let class_size = class_sizes(&by_stage("data"))?;
         let datasets_run: Vec<String> =
             by_stage("data").iter().map(|(r, _)| r.id.clone()).collect();
-        let evidence = Evidence::new(&rows, datasets_run, class_size, selective, thresholds);
-        let claims = check_all(&evidence);
+        let data = ClaimData::new(&rows, &fractions, datasets_run, class_size);
+        let claims = check_all(&data, &thresholds);
         // Each claim row links to the figures it cites and their data.
         let mut claim_rows = Vec::new();
         for c in &claims {
@@ -175,7 +175,29 @@ impl StageImpl for ReportStage {
             v["figures"] = json!(figure_ids(c.cite, &figures));
             claim_rows.push(v);
         }
-        write_results(job.out_dir, &job.unit.params["tables"], &claims, &rows)?;
+        let robustness_figure = claims_figure::write(&figures_dir, &claims)?;
+        write_results(
+            job.out_dir,
+            &job.unit.params["tables"],
+            &claims,
+            &rows,
+            &data,
+            &thresholds,
+        )?;
+        let count_rows = |class: RobustClass| {
+            claims
+                .iter()
+                .flat_map(|c| &c.rows)
+                .filter(|r| r.robustness.as_ref().is_some_and(|x| x.class == class))
+                .count()
+        };
+        let robustness_counts = json!({
+            "robust": count_rows(RobustClass::Robust),
+            "fragile": count_rows(RobustClass::Fragile),
+            "not_measured": count_rows(RobustClass::NotMeasured),
+            "seeds": data.seeds.iter().collect::<Vec<_>>(),
+            "grid": crate::claims::robustness::GRID,
+        });
         // Training settings, seeds, data digests and per-stage provenance.
         let mut networks = Vec::new();
         let mut trained = Vec::new();
@@ -210,6 +232,10 @@ impl StageImpl for ReportStage {
             "libtorch": env!("REPRO_LIBTORCH_VERSION"),
             "figures": figures,
             "claims": claim_rows,
+            "claim_rows": claims.iter().map(|c| c.rows.len()).sum::<usize>(),
+            "robustness": robustness_counts,
+            "robustness_figure": robustness_figure,
+            "unmeasured": UNMEASURED,
             "reproduced": claims.iter().filter(|c| c.verdict == Verdict::Reproduced).count(),
             "measured": claims.iter().filter(|c| c.verdict != Verdict::NotMeasured).count(),
             "settings": settings,
@@ -244,12 +270,15 @@ impl StageImpl for ReportStage {
 }
 
 /// The machine-readable `results/` folder `repro diff` compares: the effective
-/// configuration (the profile applied), the claims and the metric summary.
+/// configuration (the profile applied), the claims, the metric summary (seed means), and
+/// the same metrics and node shares per seed, from which any verdict can be recomputed.
 fn write_results(
     out: &Path,
     tables: &Value,
     claims: &[crate::claims::Claim],
     rows: &[crate::results::MetricRow],
+    data: &ClaimData,
+    thresholds: &Thresholds,
 ) -> Result<(), UnitError> {
     let dir = out.join(results::DIR);
     std::fs::create_dir_all(&dir)?;
@@ -259,6 +288,14 @@ fn write_results(
         serde_json::to_string_pretty(claims)?,
     )?;
     std::fs::write(dir.join(results::METRICS), results::metrics_csv(rows))?;
+    std::fs::write(
+        dir.join(results::METRICS_PER_SEED),
+        results::metrics_per_seed_csv(rows),
+    )?;
+    std::fs::write(
+        dir.join(results::NODES_PER_SEED),
+        results::node_shares_csv(data, thresholds.selective_fraction.value),
+    )?;
     Ok(())
 }
 
