@@ -120,9 +120,10 @@ fn the_real_pipeline_on_a_slice_of_mnist() {
         assert!(lo < 1.0 && hi >= 1500.0 - 1e-6, "fig3 y range {lo}..{hi}");
     }
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    // Every figure, and the claims figure (values against thresholds), embedded.
     assert_eq!(
         html.matches("src=\"data:image/png;base64,").count(),
-        FIGURES.len(),
+        FIGURES.len() + 1,
         "every figure embedded"
     );
     assert!(!html.contains("src=\"http"), "no network resources");
@@ -130,7 +131,7 @@ fn the_real_pipeline_on_a_slice_of_mnist() {
     // the figures they cite and to those figures' data.
     assert_eq!(
         html.matches("<div class=\"svg\"><svg").count(),
-        FIGURES.len()
+        FIGURES.len() + 1
     );
     assert!(html.contains("<nav>") && html.contains("<a href=\"#fig3\">Fig. 3"));
     assert!(html.contains("<a href=\"#fig3\">fig3</a> (<a href=\"figures/fig3.csv\">data</a>)"));

@@ -73,7 +73,9 @@ pub struct Row {
     pub scope: String,
     pub measured: String,
     /// The statistic held to the claim's first swept threshold, in its units (the claims
-    /// figure plots it against the threshold and its range).
+    /// figure plots it against the threshold and its range). Infinite for a network that
+    /// never gets there; JSON has no infinity, so it is written as "inf".
+    #[serde(serialize_with = "finite_or_text")]
     pub value: Option<f64>,
     pub verdict: Verdict,
     pub verdict_text: &'static str,
@@ -105,6 +107,14 @@ impl Row {
             verdict_text: Verdict::NotMeasured.text(),
             robustness: None,
         }
+    }
+}
+
+fn finite_or_text<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(x) if x.is_infinite() => s.serialize_str(if *x > 0.0 { "inf" } else { "-inf" }),
+        Some(x) => s.serialize_f64(*x),
+        None => s.serialize_none(),
     }
 }
 

@@ -18,7 +18,7 @@ pub struct ThresholdLine {
     pub robustness: String,
 }
 
-const WIDTH: f64 = 960.0;
+const WIDTH: f64 = 1040.0;
 const ROW: f64 = 22.0;
 const TOP: f64 = 46.0;
 const LABEL_END: f64 = 360.0;
@@ -38,10 +38,39 @@ fn num(v: f64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-/// Where `v` lies on a line scaled to [lo, hi], clamped to the track.
-fn x_of(v: f64, lo: f64, hi: f64) -> f64 {
-    let t = if hi > lo { (v - lo) / (hi - lo) } else { 0.5 };
-    TRACK.0 + t.clamp(0.0, 1.0) * (TRACK.1 - TRACK.0)
+/// A line's scale: linear, or logarithmic where every value is positive and they span
+/// more than a factor 20 (a perplexity of 350 against a threshold of 2).
+#[derive(Debug, Clone, Copy)]
+struct Scale {
+    lo: f64,
+    hi: f64,
+    log: bool,
+}
+
+impl Scale {
+    fn of(values: impl Iterator<Item = f64> + Clone) -> Scale {
+        let lo = values.clone().fold(f64::INFINITY, f64::min);
+        let hi = values.fold(f64::NEG_INFINITY, f64::max);
+        let log = lo > 0.0 && hi / lo > 20.0;
+        let (lo, hi) = if log { (lo.ln(), hi.ln()) } else { (lo, hi) };
+        let pad = ((hi - lo) * 0.05).max(1e-9);
+        Scale {
+            lo: lo - pad,
+            hi: hi + pad,
+            log,
+        }
+    }
+
+    /// Where `v` lies on the track, clamped to it.
+    fn x(&self, v: f64) -> f64 {
+        let v = if self.log { v.ln() } else { v };
+        let t = if self.hi > self.lo {
+            (v - self.lo) / (self.hi - self.lo)
+        } else {
+            0.5
+        };
+        TRACK.0 + t.clamp(0.0, 1.0) * (TRACK.1 - TRACK.0)
+    }
 }
 
 /// The figure's SVG; its height grows with the number of lines.
@@ -61,13 +90,11 @@ pub fn svg(lines: &[ThresholdLine]) -> String {
     }
     for (i, l) in lines.iter().enumerate() {
         let y = TOP + ROW * i as f64 + ROW / 2.0;
-        let finite = [l.range[0], l.range[1], l.threshold]
-            .into_iter()
-            .chain(l.value.is_finite().then_some(l.value));
-        let lo = finite.clone().fold(f64::INFINITY, f64::min);
-        let hi = finite.fold(f64::NEG_INFINITY, f64::max);
-        let pad = ((hi - lo) * 0.05).max(1e-9);
-        let (lo, hi) = (lo - pad, hi + pad);
+        let scale = Scale::of(
+            [l.range[0], l.range[1], l.threshold]
+                .into_iter()
+                .chain(l.value.is_finite().then_some(l.value)),
+        );
         if i % 2 == 0 {
             s.push_str(&format!(
                 "<rect x=\"0\" y=\"{}\" width=\"{WIDTH}\" height=\"{ROW}\" fill=\"#f6f6f6\"/>\n",
@@ -79,20 +106,20 @@ pub fn svg(lines: &[ThresholdLine]) -> String {
             y + 4.0,
             escape(&l.label)
         ));
-        let (r0, r1) = (x_of(l.range[0], lo, hi), x_of(l.range[1], lo, hi));
+        let (r0, r1) = (scale.x(l.range[0]), scale.x(l.range[1]));
         s.push_str(&format!(
             "<rect x=\"{r0:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"8\" fill=\"#c8c8c8\"/>\n",
             y - 4.0,
             (r1 - r0).max(1.0)
         ));
-        let tx = x_of(l.threshold, lo, hi);
+        let tx = scale.x(l.threshold);
         s.push_str(&format!(
             "<line x1=\"{tx:.1}\" x2=\"{tx:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"black\" stroke-width=\"2\"/>\n",
             y - 8.0,
             y + 8.0
         ));
         let colour = if l.reproduced { "#1a7f37" } else { "#c62828" };
-        let vx = x_of(l.value, lo, hi);
+        let vx = scale.x(l.value);
         if l.value.is_finite() {
             s.push_str(&format!(
                 "<circle cx=\"{vx:.1}\" cy=\"{y:.1}\" r=\"5\" fill=\"{colour}\"/>\n"
@@ -111,15 +138,14 @@ pub fn svg(lines: &[ThresholdLine]) -> String {
             ));
         }
         s.push_str(&format!(
-            "<text x=\"{}\" y=\"{}\">{} = {}; {} {} [{}, {}]; {}</text>\n",
+            "<text x=\"{}\" y=\"{}\">{} vs {} in [{}, {}]{}: {}</text>\n",
             TRACK.1 + 16.0,
             y + 4.0,
-            "value",
             num(l.value),
-            escape(&l.key),
             num(l.threshold),
             num(l.range[0]),
             num(l.range[1]),
+            if scale.log { " (log)" } else { "" },
             escape(&l.robustness)
         ));
     }
@@ -155,7 +181,18 @@ mod tests {
         // An infinite value is an arrow at the right edge, not a dot.
         assert_eq!(svg.matches("<circle").count(), 1);
         assert!(svg.contains("<path d=\"M700.0,"));
-        assert!(svg.contains("value = inf"));
+        assert!(svg.contains(">inf vs 2 in [1.5, 3]: fragile<"), "{svg}");
+        // A value far off the range gets a log scale: ln 350 at the end of the padded axis,
+        // 380 + (1.05 / 1.1) * 320.
+        let svg = svg_of(350.0);
+        assert!(
+            svg.contains("(log)") && svg.contains("cx=\"685.5\""),
+            "{svg}"
+        );
+    }
+
+    fn svg_of(value: f64) -> String {
+        svg(&[line(value, false)])
     }
 
     #[test]
