@@ -34,7 +34,9 @@ pub fn check(rule: &Stop, train_loss: &[f64], epoch: usize, best_epoch: usize) -
         }),
         Stop::Converged { window, tolerance } => {
             let fall = relative_fall(train_loss, epoch, window)?;
-            if fall < tolerance {
+            // A rise is not convergence: a loss that climbs over the window (a step too
+            // large, a divergence starting) must not stop training as "converged".
+            if (0.0..tolerance).contains(&fall) {
                 fired(format!(
                     "converged: the mean training loss of the last {window} epochs is {:.2}% below that of the {window} before (< {}%)",
                     100.0 * fall,
@@ -53,6 +55,10 @@ pub fn at_cap(rule: &Stop, train_loss: &[f64], max_epochs: usize) -> Stopped {
         Stop::Epochs => format!("trained the fixed {max_epochs} epochs"),
         Stop::Patience { .. } => format!("reached max_epochs = {max_epochs}"),
         Stop::Converged { window, .. } => match relative_fall(train_loss, max_epochs, window) {
+            Some(fall) if fall < 0.0 => format!(
+                "unstable: not converged by max_epochs = {max_epochs}: the mean training loss of the last {window} epochs was {:.2}% above that of the {window} before",
+                -100.0 * fall
+            ),
             Some(fall) => format!(
                 "not converged by max_epochs = {max_epochs}: the mean training loss of the last {window} epochs was still {:.2}% below that of the {window} before",
                 100.0 * fall
@@ -66,6 +72,19 @@ pub fn at_cap(rule: &Stop, train_loss: &[f64], max_epochs: usize) -> Stopped {
         epoch: max_epochs,
         by_rule: false,
         reason,
+    }
+}
+
+/// How much the mean training loss of the `window` epochs up to `epoch` rose above that
+/// of the `window` epochs before them (a fraction), under the convergence rule; None if
+/// it did not rise or the rule is another.
+pub fn rise(rule: &Stop, train_loss: &[f64], epoch: usize) -> Option<f64> {
+    match *rule {
+        Stop::Converged { window, .. } => {
+            let fall = relative_fall(train_loss, epoch, window)?;
+            (fall < 0.0).then_some(-fall)
+        }
+        _ => None,
     }
 }
 
@@ -102,6 +121,26 @@ mod tests {
         let stopped = check(&rule, &loss, 6, 4).expect("fell 3.3%, under 5%");
         assert_eq!((stopped.epoch, stopped.by_rule), (6, true));
         assert!(stopped.reason.contains("3.33%"), "{}", stopped.reason);
+    }
+
+    #[test]
+    fn a_rising_loss_never_counts_as_converged_and_is_recorded() {
+        let rule = Stop::Converged {
+            window: 2,
+            tolerance: 0.05,
+        };
+        // (3,4) vs (5,6): means 0.5 and 0.6, a rise of 20%: a smaller "fall" than the
+        // tolerance, but not convergence.
+        let loss = [9.0, 1.0, 0.8, 0.5, 0.5, 0.6, 0.6];
+        assert_eq!(check(&rule, &loss, 6, 4), None);
+        let r = rise(&rule, &loss, 6).unwrap();
+        assert!((r - 0.2).abs() < 1e-12, "{r}");
+        assert_eq!(rise(&rule, &[9.0, 1.0, 0.8, 0.7, 0.5], 4), None, "fell");
+        assert_eq!(rise(&Stop::Epochs, &loss, 6), None);
+        // At the cap, the reason says it was unstable.
+        let capped = at_cap(&rule, &loss, 6);
+        assert!(capped.reason.starts_with("unstable: "), "{}", capped.reason);
+        assert!(capped.reason.contains("20.00% above"), "{}", capped.reason);
     }
 
     #[test]

@@ -54,6 +54,9 @@ pub struct TrainOutcome {
     pub best: Mlp,
     /// Epochs trained, including any after the stop that later snapshots asked for.
     pub epochs_run: usize,
+    /// Epochs (before the stop) at which the convergence rule saw the training loss rise
+    /// over its window: the run was unstable there, and did not stop.
+    pub unstable_epochs: Vec<usize>,
     /// Where and why the stopping rule (or the cap) ended training: `best` is chosen
     /// from the epochs up to here, and the `final` snapshot is this epoch's network.
     pub stopped: Stopped,
@@ -149,6 +152,7 @@ pub fn train(
     let mut step = 0usize;
     let mut epochs_run = 0;
     let mut stopped: Option<Stopped> = None;
+    let mut unstable_epochs = Vec::new();
     let last_snapshot = settings.snapshot_epochs.iter().copied().max().unwrap_or(0);
 
     for epoch in 1..=settings.max_epochs {
@@ -207,6 +211,9 @@ pub fn train(
                 best = (val_acc, epoch, step, model.named_copy());
             }
             let losses: Vec<f64> = log.iter().map(|r| r.train_loss).collect();
+            if stopping::rise(&settings.stop, &losses, epoch).is_some() {
+                unstable_epochs.push(epoch);
+            }
             stopped = stopping::check(&settings.stop, &losses, epoch, best.1);
             if stopped.is_none() && epoch == settings.max_epochs {
                 stopped = Some(stopping::at_cap(&settings.stop, &losses, epoch));
@@ -238,6 +245,7 @@ pub fn train(
         best_val_acc,
         best: best_model,
         epochs_run,
+        unstable_epochs,
         // The loop sets it by `max_epochs` at the latest; only `max_epochs = 0` gets here
         // without it.
         stopped: stopped.unwrap_or_else(|| stopping::at_cap(&settings.stop, &[], 0)),

@@ -16,6 +16,7 @@ pub const CLAIMS: &str = "claims.json";
 pub const METRICS: &str = "metrics.csv";
 pub const METRICS_PER_SEED: &str = "metrics_per_seed.csv";
 pub const NODES_PER_SEED: &str = "node_shares_per_seed.csv";
+pub const TRAINING: &str = "training.csv";
 
 /// A configuration's tables as `{"train.lr": 0.001, ...}`; arrays stay whole values.
 pub fn flatten(tables: &Value) -> BTreeMap<String, Value> {
@@ -128,6 +129,65 @@ pub fn node_shares_csv(data: &ClaimData, level: f64) -> String {
             counts.selective as f64 / counts.nodes as f64,
             counts.mixed as f64 / counts.nodes as f64,
         ));
+    }
+    out
+}
+
+/// `training.csv`: one line per trained network (train unit), from its `network.json`:
+/// the settings that decide training, how it ended and why, the epochs where the
+/// training loss rose, and the training loss and accuracy at the kept (best) epoch and at
+/// the stop, so the protocol can be audited without the cache. Sorted by unit.
+pub fn training_csv(networks: &[(String, Value)]) -> String {
+    let mut out = String::from(
+        "unit,dataset,depth,width,activation,loss,optimizer,lr,seed,max_epochs,epochs_run,stop_epoch,stopped_by_rule,stop_reason,unstable_epochs,best_epoch,best_val_acc,test_acc,train_loss_best,train_acc_best,train_loss_stop,train_acc_stop\n",
+    );
+    let mut sorted: Vec<&(String, Value)> = networks.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let quote = |v: &Value| {
+        let text = match v {
+            Value::String(s) => s.clone(),
+            Value::Null => String::new(),
+            other => other.to_string(),
+        };
+        format!("\"{}\"", text.replace('"', "\"\""))
+    };
+    let plain = |v: &Value| match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    for (unit, n) in sorted {
+        let p = &n["params"];
+        let unstable = n["unstable_epochs"]
+            .as_array()
+            .map(|a| a.iter().map(plain).collect::<Vec<_>>().join(" "))
+            .unwrap_or_default();
+        let fields = [
+            quote(&Value::String(unit.clone())),
+            plain(&p["dataset"]),
+            plain(&p["depth"]),
+            plain(&p["width"]),
+            plain(&p["activation"]),
+            plain(&p["loss"]),
+            plain(&p["optimizer"]),
+            plain(&p["lr"]),
+            plain(&p["seed"]),
+            plain(&p["max_epochs"]),
+            plain(&n["epochs_run"]),
+            plain(&n["stop_epoch"]),
+            plain(&n["stopped_by_rule"]),
+            quote(&n["stop_reason"]),
+            quote(&Value::String(unstable)),
+            plain(&n["best_epoch"]),
+            plain(&n["best_val_acc"]),
+            plain(&n["test_acc"]),
+            plain(&n["at_best"]["train_loss"]),
+            plain(&n["at_best"]["train_acc"]),
+            plain(&n["at_stop"]["train_loss"]),
+            plain(&n["at_stop"]["train_acc"]),
+        ];
+        out.push_str(&fields.join(","));
+        out.push('\n');
     }
     out
 }

@@ -201,6 +201,7 @@ impl StageImpl for ReportStage {
         // Training settings, seeds, data digests and per-stage provenance.
         let mut networks = Vec::new();
         let mut trained = Vec::new();
+        let mut per_unit = Vec::new();
         for (r, dir) in by_stage("train") {
             let n: Value =
                 serde_json::from_str(&std::fs::read_to_string(dir.join("network.json"))?)?;
@@ -208,12 +209,24 @@ impl StageImpl for ReportStage {
                 "unit": r.id,
                 "stop_epoch": n["stop_epoch"],
                 "stop_reason": n["stop_reason"],
+                "unstable_epochs": n["unstable_epochs"].as_array().map_or(0, |a| a.len()),
                 "best_epoch": n["best_epoch"],
                 "epochs_run": n["epochs_run"],
                 "test_acc": n["test_acc"].as_f64().map(|a| format!("{:.2}%", 100.0 * a)),
             }));
+            per_unit.push((r.id.clone(), n.clone()));
             networks.push(n);
         }
+        std::fs::write(
+            job.out_dir.join(results::DIR).join(results::TRAINING),
+            results::training_csv(&per_unit),
+        )?;
+        let count = |f: &dyn Fn(&Value) -> bool| networks.iter().filter(|n| f(n)).count();
+        let stops = json!({
+            "by_rule": count(&|n| n["stopped_by_rule"] == true),
+            "capped": count(&|n| n["stopped_by_rule"] == false),
+            "unstable": count(&|n| n["unstable_epochs"].as_array().is_some_and(|a| !a.is_empty())),
+        });
         let settings = training_settings(&networks);
         let mut datasets = Vec::new();
         for (r, dir) in by_stage("data") {
@@ -241,6 +254,7 @@ impl StageImpl for ReportStage {
             "settings": settings,
             "networks": networks.len(),
             "trained": trained,
+            "stops": stops,
             "datasets": datasets,
             "stages": provenance,
             "config_file": self.config_file.display().to_string(),

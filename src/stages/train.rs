@@ -425,7 +425,18 @@ impl StageImpl for TrainStage {
         write_log(&outcome.log, &job.out_dir.join("log.arrow"))?;
         let trained_epochs: Vec<f64> = outcome.log.iter().skip(1).map(|r| r.seconds).collect();
         let mean_epoch_s = trained_epochs.iter().sum::<f64>() / trained_epochs.len().max(1) as f64;
+        // Training loss and accuracy at the kept (best) epoch and at the stop, for the
+        // report's training table: the protocol is auditable without the cache.
+        let at = |epoch: usize| {
+            outcome
+                .log
+                .iter()
+                .find(|r| r.epoch == epoch)
+                .map(|r| json!({ "train_loss": r.train_loss, "train_acc": r.train_acc }))
+        };
         let summary = json!({
+            "at_best": at(outcome.best_epoch),
+            "at_stop": at(outcome.stopped.epoch),
             "params": net,
             "arch": arch,
             "snapshots": snapshots,
@@ -438,6 +449,8 @@ impl StageImpl for TrainStage {
             "stopped_by_rule": outcome.stopped.by_rule,
             "stop_reason": outcome.stopped.reason,
             "stop_rule": settings.stop.describe(settings.max_epochs),
+            // Where the training loss rose over the convergence window (never a stop).
+            "unstable_epochs": outcome.unstable_epochs,
             "threads": threads,
             "device": device_name(device),
         });

@@ -189,21 +189,34 @@ fn late_layer_finding(
         "mean_perplexity",
     ));
     let (first, last) = (points.first()?, points.last()?);
+    // The best snapshot of the same seeds as the curve (the study's snapshots are of
+    // fewer seeds than the network's best), so that the two numbers are comparable.
+    let seeds: std::collections::BTreeSet<i64> = rows
+        .iter()
+        .filter(|r| &r.net == net && r.snapshot.starts_with("epoch-"))
+        .map(|r| r.seed)
+        .collect();
     let at_best = seed_mean(
-        rows.iter().filter(|r| r.snapshot == BEST),
+        rows.iter()
+            .filter(|r| r.snapshot == BEST && seeds.contains(&r.seed)),
         net,
         net.depth,
         "patterns",
         "test",
         "mean_perplexity",
     )?;
+    let seeds_text = seeds
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
     let below: Vec<String> = points
         .iter()
         .filter(|p| p.1 <= threshold)
         .map(|p| format!("{:.0}", p.0))
         .collect();
     Some(format!(
-        "{name}, last hidden layer's test perplexity: {:.2} after epoch {:.0}, {:.2} at the best epoch ({}), {:.2} after epoch {:.0}; at or below {threshold} after epochs: {}",
+        "{name} (seed {seeds_text}), last hidden layer's test perplexity: {:.2} after epoch {:.0}, {:.2} at the best epoch ({}), {:.2} after epoch {:.0}; at or below {threshold} after epochs: {}",
         first.1,
         first.0,
         at_best,
