@@ -30,6 +30,11 @@ struct Cli {
     /// A named profile of pipeline.toml laid over the defaults (e.g. `quick`).
     #[arg(long, global = true, env = "REPRO_PROFILE")]
     profile: Option<String>,
+    /// Change one value of pipeline.toml for this command: a dotted key and a TOML value
+    /// (`--set train.lr=0.003`; a bare word is a string). Repeatable; validated like the
+    /// file, and part of the keys like any value of it.
+    #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
+    sets: Vec<String>,
     /// Local dataset mirror folder, tried before the canonical URLs (repeatable; also
     /// REPRO_DATA_MIRROR, colon-separated).
     #[arg(long = "data-mirror", global = true, value_name = "DIR")]
@@ -250,6 +255,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
     let project = Project::open(&OpenOptions {
         config: cli.config.clone(),
         profile: cli.profile.clone(),
+        overrides: cli.sets.clone(),
         data_mirrors: mirrors,
         device: repro::model::pick_device(&cli.device).map_err(|e| anyhow::anyhow!(e))?,
     })?;
@@ -350,6 +356,9 @@ fn launcher(cli: &Cli, project: &Project, threads: usize) -> Vec<String> {
     ];
     if let Some(p) = &cli.profile {
         l.extend(["--profile".into(), p.clone()]);
+    }
+    for s in &cli.sets {
+        l.extend(["--set".into(), s.clone()]);
     }
     for m in &cli.data_mirror {
         let abs = std::path::absolute(m).unwrap_or_else(|_| m.clone());

@@ -25,6 +25,8 @@ pub enum ProjectError {
 pub struct OpenOptions {
     pub config: PathBuf,
     pub profile: Option<String>,
+    /// `--set KEY=VALUE` overrides, as given.
+    pub overrides: Vec<String>,
     pub data_mirrors: Vec<PathBuf>,
     pub device: tch::Device,
 }
@@ -43,7 +45,13 @@ impl Project {
             path: options.config.clone(),
             source: e,
         })?;
-        let config = PipelineConfig::load(&config_file, options.profile.as_deref())?;
+        let overrides = options
+            .overrides
+            .iter()
+            .map(|o| crate::config::overrides::parse(o))
+            .collect::<Result<Vec<_>, _>>()?;
+        let config =
+            PipelineConfig::load_with(&config_file, options.profile.as_deref(), &overrides)?;
         let base_dir = config_file.parent().unwrap_or(Path::new("/")).to_path_buf();
         let decls = load_stage_dir(&config.stages_dir, stages::BUILTIN)?;
         let read: BTreeSet<String> = decls.iter().flat_map(|d| d.reads.iter().cloned()).collect();
@@ -55,6 +63,7 @@ impl Project {
             templates_dir: config.templates_dir.clone(),
             config_file: config_file.clone(),
             profile: options.profile.clone(),
+            overrides: options.overrides.clone(),
         };
         let mut nodes = Vec::new();
         for decl in &decls {

@@ -14,6 +14,9 @@ type MetricKey = (NetKey, String, usize, String, String, String);
 /// the node on.
 type NodeFractions = Vec<(i64, Vec<Vec<f64>>)>;
 
+/// Per seed, per node: (class, fraction) pairs as read, before sorting by class.
+type BySeed = BTreeMap<i64, BTreeMap<usize, Vec<(usize, f64)>>>;
+
 /// The analysis tables as the claims read them.
 #[derive(Debug, Default)]
 pub struct ClaimData {
@@ -61,10 +64,7 @@ impl ClaimData {
                 .or_default()
                 .insert(r.snapshot.clone());
         }
-        let mut nodes: BTreeMap<
-            (NetKey, String, usize),
-            BTreeMap<i64, BTreeMap<usize, Vec<(usize, f64)>>>,
-        > = BTreeMap::new();
+        let mut nodes: BTreeMap<(NetKey, String, usize), BySeed> = BTreeMap::new();
         for f in fractions
             .iter()
             .filter(|f| f.split == "train" && f.layer <= f.net.depth)

@@ -11,6 +11,9 @@ use super::verdict::{Claim, RobustClass, Robustness, Verdict};
 use super::Check;
 use std::collections::BTreeSet;
 
+/// A threshold whose sweep flipped a row: its key, the values that flipped it, its range.
+type Flip = (String, Vec<f64>, [f64; 2]);
+
 /// How many evenly spaced values of a threshold's range are checked (ends included).
 pub const GRID: usize = 11;
 
@@ -24,7 +27,7 @@ pub fn assess(check: Check, data: &ClaimData, t: &Thresholds) -> Claim {
             .map_or(Verdict::NotMeasured, |r| r.verdict)
     };
     // Per row: the threshold values that flip it, per key.
-    let mut flips: Vec<Vec<(String, Vec<f64>, [f64; 2])>> = vec![Vec::new(); base.rows.len()];
+    let mut flips: Vec<Vec<Flip>> = vec![Vec::new(); base.rows.len()];
     for s in &base.swept {
         let values: Vec<f64> = (0..GRID)
             .map(|i| s.range[0] + (s.range[1] - s.range[0]) * i as f64 / (GRID - 1) as f64)
@@ -88,7 +91,7 @@ fn list(values: &[i64]) -> String {
 
 fn classify(
     verdict: Verdict,
-    flips: &[(String, Vec<f64>, [f64; 2])],
+    flips: &[Flip],
     seed_flips: &[(i64, Verdict)],
     unmeasurable: &[i64],
     seeds: &[i64],

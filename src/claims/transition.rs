@@ -61,8 +61,11 @@ pub fn largest_rise(profile: &[f64]) -> f64 {
     profile.windows(2).map(|w| w[1] / w[0]).fold(1.0, f64::max)
 }
 
+/// Networks with their hidden layers' test perplexities.
+type Profiles<'e> = Vec<(&'e NetKey, Vec<f64>)>;
+
 /// Each deep network with its profile, for a dataset with a known class size.
-fn profiles<'e>(e: &'e Evidence, ds: &'e str) -> Option<(f64, Vec<(&'e NetKey, Vec<f64>)>)> {
+fn profiles<'e>(e: &'e Evidence, ds: &'e str) -> Option<(f64, Profiles<'e>)> {
     let cs = e.class_size(ds)?;
     Some((
         cs,

@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod locate;
+pub mod overrides;
 pub mod pipeline;
 pub mod stages;
 

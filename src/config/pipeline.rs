@@ -93,14 +93,26 @@ pub struct PipelineConfig {
     pub executor: ExecutorSection,
     /// `[remote]` as `default`, then every `[remotes.NAME]`.
     pub remotes: Vec<RemoteConfig>,
-    /// The experiment's tables, profile applied, `project` and `profiles` removed.
+    /// The experiment's tables, profile and `--set` overrides applied, `project` and
+    /// `profiles` removed.
     pub tables: Value,
+    /// The `--set` overrides applied, in order.
+    pub overrides: Vec<super::overrides::Override>,
     raw: toml::Table,
     source: TomlSource,
 }
 
 impl PipelineConfig {
     pub fn load(file: &Path, profile: Option<&str>) -> Result<Self, ConfigError> {
+        Self::load_with(file, profile, &[])
+    }
+
+    /// Loads the file, lays the profile over it, then each `--set` override.
+    pub fn load_with(
+        file: &Path,
+        profile: Option<&str>,
+        overrides: &[super::overrides::Override],
+    ) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(file).map_err(|e| ConfigError::Read {
             path: file.to_path_buf(),
             source: e,
@@ -122,6 +134,7 @@ impl PipelineConfig {
             executor: ExecutorSection::default(),
             remotes: Vec::new(),
             tables: Value::Null,
+            overrides: overrides.to_vec(),
             raw,
             source,
         };
@@ -172,6 +185,9 @@ impl PipelineConfig {
             Some(_) => return Err(config.invalid("profiles", "must be a table of profiles".into())),
         };
         config.tables = config.tables_for(profile)?;
+        for o in overrides {
+            super::overrides::apply(&mut config.tables, o)?;
+        }
         config.profile = profile.map(str::to_owned);
         Ok(config)
     }
@@ -344,6 +360,27 @@ impl PipelineConfig {
     /// An error at a key path of the merged tables: points at the profile's line when the
     /// active profile sets that key, else at the base file's.
     pub fn invalid_at(&self, path: &str, message: String) -> ConfigError {
+        // A value set on the command line is the command line's fault, not the file's.
+        // A stage may report the key where it applies the value (`train.sweep[0].lr` for a
+        // `train.lr` every sweep inherits): same table and same last name count too.
+        let top = |k: &str| k.split(['.', '[']).next().unwrap_or("").to_string();
+        let leaf = |k: &str| k.rsplit('.').next().unwrap_or("").to_string();
+        if let Some(o) = self.overrides.iter().rev().find(|o| {
+            let key = o.key();
+            path == key
+                || path.starts_with(&format!("{key}."))
+                || key.starts_with(&format!("{path}."))
+                || (top(path) == top(&key) && leaf(path) == leaf(&key))
+        }) {
+            return ConfigError::Invalid {
+                location: Location {
+                    file: PathBuf::from("--set"),
+                    line: None,
+                    key: Some(path.to_string()),
+                },
+                message: format!("{message} (from --set {})", o.text),
+            };
+        }
         if let Some(p) = &self.profile {
             let in_profile = format!("profiles.{p}.{path}");
             if self.source.line_of(&in_profile).is_some() {

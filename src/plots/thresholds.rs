@@ -79,9 +79,8 @@ pub fn svg(lines: &[ThresholdLine]) -> String {
     let mut s = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{height}\" viewBox=\"0 0 {WIDTH} {height}\" font-family=\"{FONT_NAME}\" font-size=\"11\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
     );
-    s.push_str(&format!(
-        "<text x=\"10\" y=\"18\" font-size=\"14\">Measured value against threshold and its declared range, per claim row</text>\n<text x=\"10\" y=\"36\" fill=\"#555\">grey: range; black tick: threshold; dot: measured (green reproduced, red not); each line has its own scale</text>\n"
-    ));
+    s.push_str(
+        "<text x=\"10\" y=\"18\" font-size=\"14\">Measured value against threshold and its declared range, per claim row</text>\n<text x=\"10\" y=\"36\" fill=\"#555\">grey: range; black tick: threshold; dot: measured (green reproduced, red not); each line has its own scale</text>\n");
     if lines.is_empty() {
         s.push_str(&format!(
             "<text x=\"10\" y=\"{}\">No claim row with a measured value against a threshold.</text>\n",

@@ -117,8 +117,8 @@ pub fn metrics_per_seed_csv(rows: &[MetricRow]) -> String {
 /// `node_shares_per_seed.csv`: per network, seed, snapshot and hidden layer, the shares of
 /// class-selective and of undecided ("mixed") nodes at the configured selectivity level.
 pub fn node_shares_csv(data: &ClaimData, level: f64) -> String {
-    let mut out = format!(
-        "network,training,seed,snapshot,layer,nodes,selective_share,mixed_share,selective_fraction\n"
+    let mut out = String::from(
+        "network,training,seed,snapshot,layer,nodes,selective_share,mixed_share,selective_fraction\n",
     );
     for (net, seed, snapshot, layer, counts) in data.node_counts(level) {
         out.push_str(&format!(

@@ -72,6 +72,8 @@ pub struct StageContext {
     /// The configuration file and profile, quoted in the report.
     pub config_file: PathBuf,
     pub profile: Option<String>,
+    /// `--set` overrides, quoted in the report.
+    pub overrides: Vec<String>,
 }
 
 /// Builds the implementation of a declared stage.
@@ -91,6 +93,7 @@ pub fn instantiate(decl: &StageDecl, ctx: &StageContext) -> Box<dyn StageImpl> {
             templates: ctx.templates_dir.clone(),
             config_file: ctx.config_file.clone(),
             profile: ctx.profile.clone(),
+            overrides: ctx.overrides.clone(),
         }),
         (StageKind::Builtin, other) => {
             unreachable!("declaration validation admits only built-in stages, not `{other}`")

@@ -32,6 +32,8 @@ pub struct ReportStage {
     pub templates: PathBuf,
     pub config_file: PathBuf,
     pub profile: Option<String>,
+    /// `--set` overrides (their values are in the tables, and so in the key).
+    pub overrides: Vec<String>,
 }
 
 impl StageImpl for ReportStage {
@@ -87,6 +89,7 @@ impl StageImpl for ReportStage {
                 "templates": templates,
                 "config_sha256": sha256_hex(&config),
                 "profile": self.profile,
+                "overrides": self.overrides,
                 "tool": env!("CARGO_PKG_VERSION"),
                 "commit": env!("REPRO_GIT_COMMIT"),
                 // The last determinism audit, shown in the provenance: a new audit
@@ -240,6 +243,7 @@ impl StageImpl for ReportStage {
         let context = json!({
             "title": "DNNs as Layers of Cooperating Classifiers: a reproduction",
             "profile": self.profile.clone().unwrap_or_else(|| "paper (default)".into()),
+            "overrides": self.overrides,
             "tool_version": env!("CARGO_PKG_VERSION"),
             "commit": env!("REPRO_GIT_COMMIT"),
             "libtorch": env!("REPRO_LIBTORCH_VERSION"),

@@ -46,9 +46,12 @@ fn a_world_like_the_papers_reproduces_every_claim_on_both_datasets() {
     assert!(per_dataset >= 28);
 }
 
+/// A claim, the change of knobs that breaks it, and the claims that fail with it.
+type Breaker = (&'static str, fn(&mut Knobs), &'static [&'static str]);
+
 /// Every per-dataset claim and the knob that breaks it on Fashion-MNIST, with the claims
 /// that necessarily fail with it.
-fn breakers() -> Vec<(&'static str, fn(&mut Knobs), &'static [&'static str])> {
+fn breakers() -> Vec<Breaker> {
     vec![
         ("late-nodes-selective", |k| k.late_selective = 0.3, &[]),
         ("early-nodes-mixed", |k| k.mixed = 0.3, &[]),
