@@ -136,7 +136,7 @@ fn main() {
     let settings = TrainSettings {
         loss: Loss::Mse,
         optimizer: Optimizer::Adam,
-        lr: 1e-3,
+        lr: repro::model::Rate::Fixed(1e-3),
         batch_size: 128,
         max_epochs: epochs,
         stop: Stop::Epochs,

@@ -54,7 +54,7 @@ fn settings(seed: u64) -> TrainSettings {
     TrainSettings {
         loss: Loss::Mse,
         optimizer: Optimizer::Adam,
-        lr: 0.01,
+        lr: repro::model::Rate::Fixed(0.01),
         batch_size: 32,
         max_epochs: 12,
         stop: Stop::Epochs,

@@ -10,7 +10,7 @@ pub mod train;
 pub mod update;
 
 pub use mlp::{Arch, Mlp};
-pub use settings::{Activation, Loss, NetworkParams, Optimizer, Stop, TrainSettings};
+pub use settings::{Activation, Loss, NetworkParams, Optimizer, Rate, Stop, TrainSettings};
 pub use train::{train, TrainData, TrainError};
 
 use tch::Device;

@@ -70,11 +70,47 @@ impl Optimizer {
     }
 }
 
+/// A global learning rate: a fixed number, or `"select"`, chosen by the `lr` stage for
+/// the network's training configuration (the paper: "manually adjusted to ensure training
+/// set convergence").
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Rate {
+    Fixed(f64),
+    Selected(Select),
+}
+
+/// The word that asks for a selected rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Select {
+    Select,
+}
+
+impl Rate {
+    /// The number, once fixed or resolved.
+    pub fn fixed(self) -> Option<f64> {
+        match self {
+            Rate::Fixed(r) => Some(r),
+            Rate::Selected(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Rate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rate::Fixed(r) => write!(f, "{r}"),
+            Rate::Selected(_) => f.write_str("select"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainSettings {
     pub loss: Loss,
     pub optimizer: Optimizer,
-    pub lr: f64,
+    pub lr: Rate,
     pub batch_size: usize,
     /// The cap: no rule trains longer than this.
     pub max_epochs: usize,

@@ -27,6 +27,8 @@ pub enum TrainError {
     NotFinite { epoch: usize, value: f64 },
     #[error("saving snapshot `{label}`: {message}")]
     Snapshot { label: String, message: String },
+    #[error("the learning rate is still `select`: the lr stage's choice was not applied")]
+    RateNotChosen,
     #[error(transparent)]
     Torch(#[from] tch::TchError),
 }
@@ -125,7 +127,8 @@ pub fn train(
     tch::manual_seed(settings.seed as i64);
     let model = Mlp::new(arch, device);
     let mut backprop = Backprop::new(&model, settings.loss, &data.y_train, device);
-    let mut update = Update::new(settings.optimizer, settings.lr, &backprop.params);
+    let lr = settings.lr.fixed().ok_or(TrainError::RateNotChosen)?;
+    let mut update = Update::new(settings.optimizer, lr, &backprop.params);
     let n = data.x_train.size()[0] as usize;
     let batch = settings.batch_size.max(1);
     let save = |label: &str, epoch: usize, step: usize, model: &Mlp, sink: &mut SnapshotSink| {

@@ -170,7 +170,11 @@ pub fn training_csv(networks: &[(String, Value)]) -> String {
             plain(&p["activation"]),
             plain(&p["loss"]),
             plain(&p["optimizer"]),
-            plain(&p["lr"]),
+            plain(if n["lr_used"].is_null() {
+                &p["lr"]
+            } else {
+                &n["lr_used"]
+            }),
             plain(&p["seed"]),
             plain(&p["max_epochs"]),
             plain(&n["epochs_run"]),

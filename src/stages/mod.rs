@@ -6,6 +6,7 @@ pub mod analysis;
 pub mod command;
 pub mod data;
 pub mod figures;
+pub mod lr;
 pub mod report;
 pub mod torch_threads;
 pub mod train;
@@ -17,6 +18,7 @@ use std::path::PathBuf;
 /// Stages implemented inside repro; a declaration of kind `builtin` must name one.
 pub const BUILTIN: &[&str] = &[
     "data",
+    "lr",
     "train",
     "activations",
     "analysis",
@@ -83,6 +85,7 @@ pub fn instantiate(decl: &StageDecl, ctx: &StageContext) -> Box<dyn StageImpl> {
             base_dir: ctx.base_dir.clone(),
             extra_mirrors: ctx.data_mirrors.clone(),
         }),
+        (StageKind::Builtin, "lr") => Box::new(lr::LrStage { device: ctx.device }),
         (StageKind::Builtin, "train") => Box::new(train::TrainStage { device: ctx.device }),
         (StageKind::Builtin, "activations") => {
             Box::new(activations::ActivationsStage { device: ctx.device })

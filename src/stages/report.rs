@@ -73,7 +73,7 @@ impl StageImpl for ReportStage {
         thresholds
             .check()
             .map_err(|(key, problem)| ConfigIssue::new(format!("claims.{key}"), problem))?;
-        let inputs = ["data", "train", "analysis", "figures"]
+        let inputs = ["data", "lr", "train", "analysis", "figures"]
             .iter()
             .flat_map(|s| {
                 upstream
@@ -239,6 +239,14 @@ impl StageImpl for ReportStage {
                 json!({ "name": r.id, "splits": d["splits"], "digests": sorted_pairs(&d["payload_sha256"]) }),
             );
         }
+        // The learning rates the lr stage chose, with every rate it tried.
+        let mut selections = Vec::new();
+        for (r, dir) in by_stage("lr") {
+            let s: Value = serde_json::from_str(&std::fs::read_to_string(
+                dir.join(crate::stages::lr::SELECTION),
+            )?)?;
+            selections.push(json!({ "configuration": r.id, "selection": s }));
+        }
         let provenance = provenance(job)?;
         let context = json!({
             "title": "DNNs as Layers of Cooperating Classifiers: a reproduction",
@@ -259,6 +267,7 @@ impl StageImpl for ReportStage {
             "networks": networks.len(),
             "trained": trained,
             "stops": stops,
+            "lr_selections": selections,
             "datasets": datasets,
             "stages": provenance,
             "config_file": self.config_file.display().to_string(),

@@ -9,8 +9,8 @@ use crate::engine::unit::UnitRef;
 use crate::formats::table::{Column, Table};
 use crate::model::train::EpochLog;
 use crate::model::{
-    device_name, train, Activation, Arch, Loss, Mlp, NetworkParams, Optimizer, Stop, TrainData,
-    TrainSettings,
+    device_name, train, Activation, Arch, Loss, Mlp, NetworkParams, Optimizer, Rate, Stop,
+    TrainData, TrainSettings,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -25,7 +25,7 @@ struct Knobs {
     activation: Option<Activation>,
     loss: Option<Loss>,
     optimizer: Option<Optimizer>,
-    lr: Option<f64>,
+    lr: Option<Rate>,
     batch_size: Option<usize>,
     max_epochs: Option<usize>,
     stop: Option<Stop>,
@@ -137,7 +137,9 @@ pub fn expand_networks(
     data_units: &[UnitSpec],
 ) -> Result<Vec<(String, NetworkParams)>, ConfigIssue> {
     let train = tables.get("train").cloned().unwrap_or(json!({}));
-    let (_, defaults): (Option<Value>, Knobs) = split_table(&train, &["sweep"], "train")?;
+    // `sweep` and `lr_selection` (the lr stage's grid) are not settings of a network.
+    let (_, defaults): (Option<Value>, Knobs) =
+        split_table(&train, &["sweep", "lr_selection"], "train")?;
     let sweeps: Vec<Value> = match train.get("sweep") {
         None => Vec::new(),
         Some(Value::Array(a)) => a.clone(),
@@ -152,7 +154,7 @@ pub fn expand_networks(
         activation: Some(Activation::Relu),
         loss: Some(Loss::Mse),
         optimizer: Some(Optimizer::Adam),
-        lr: Some(1e-3),
+        lr: Some(Rate::Fixed(1e-3)),
         batch_size: Some(128),
         max_epochs: Some(50),
         stop: Some(Stop::Epochs),
@@ -196,9 +198,9 @@ pub fn expand_networks(
         )?;
         let lr = k.lr.unwrap();
         check(
-            lr.is_finite() && lr > 0.0,
+            lr.fixed().is_none_or(|r| r.is_finite() && r > 0.0),
             "lr",
-            "must be a positive number",
+            "must be a positive number, or \"select\" (the lr stage chooses)",
         )?;
         check(
             k.batch_size.unwrap() >= 1,
@@ -347,9 +349,15 @@ impl StageImpl for TrainStage {
                 let mut params = serde_json::to_value(&net).expect("serialisable");
                 params["device"] = json!(device_name(self.device));
                 params["threads"] = json!(threads);
+                let mut inputs = vec![UnitRef::new("data", &net.dataset)];
+                // A selected rate is the lr stage's choice for this configuration: that
+                // entry is an input, so the choice enters the key through its bytes.
+                if net.settings.lr.fixed().is_none() {
+                    inputs.push(UnitRef::new("lr", &super::lr::selection_id(&net)));
+                }
                 UnitSpec {
                     id,
-                    inputs: vec![UnitRef::new("data", &net.dataset)],
+                    inputs,
                     params,
                     settings: Value::Null,
                 }
@@ -358,7 +366,13 @@ impl StageImpl for TrainStage {
     }
 
     fn run(&self, job: &UnitJob) -> Result<UnitOutcome, UnitError> {
-        let net: NetworkParams = serde_json::from_value(job.unit.params.clone())?;
+        let mut net: NetworkParams = serde_json::from_value(job.unit.params.clone())?;
+        if net.settings.lr.fixed().is_none() {
+            let entry = job
+                .input_of("lr")
+                .ok_or("the network's rate is `select` but the unit has no lr input")?;
+            net.settings.lr = Rate::Fixed(super::lr::chosen_rate(entry)?);
+        }
         let threads = job.unit.params["threads"].as_u64().unwrap_or(1) as i32;
         tch::set_num_threads(threads);
         let data_dir = job
@@ -449,6 +463,8 @@ impl StageImpl for TrainStage {
             "stopped_by_rule": outcome.stopped.by_rule,
             "stop_reason": outcome.stopped.reason,
             "stop_rule": settings.stop.describe(settings.max_epochs),
+            // The rate trained with: the configured one, or the lr stage's choice.
+            "lr_used": settings.lr.fixed(),
             // Where the training loss rose over the convergence window (never a stop).
             "unstable_epochs": outcome.unstable_epochs,
             "threads": threads,
@@ -521,7 +537,7 @@ mod tests {
             settings: TrainSettings {
                 loss: Loss::Mse,
                 optimizer: Optimizer::Adam,
-                lr: 1e-3,
+                lr: Rate::Fixed(1e-3),
                 batch_size: 128,
                 max_epochs: 5,
                 stop: Stop::Converged {
