@@ -3,6 +3,7 @@
 use super::lock;
 use anyhow::{anyhow, Result};
 use repro::engine::cache::Cache;
+use repro::engine::fault;
 use repro::engine::lock::CacheLock;
 use repro::engine::runner::Fetcher;
 use repro::engine::Plan;
@@ -94,6 +95,9 @@ pub fn push(
     let mut ticker = Ticker::new(quiet);
     for (n, (stage, key)) in units.iter().enumerate() {
         push_entry(store.as_ref(), &project.cache, stage, key, &mut tally)?;
+        if n == 0 {
+            fault::point("push:after-first-entry");
+        }
         ticker.tick("push", n + 1, units.len(), &tally);
     }
     eprintln!("repro push to {describe}: {}", tally.summary("sent"));

@@ -162,13 +162,16 @@ impl Cache {
                 .expect("manifest serialises")
                 .as_bytes(),
         )?;
+        super::fault::point("publish:staged");
         let target = self.entry_dir(&staging.stage, &staging.key);
         if target.exists() {
             // A forced re-run replaces the entry: move the old one aside first so the
             // rename below cannot fail on a non-empty target.
             let trash = staging.dir.with_extension("old");
             fs::rename(&target, &trash).map_err(io_err(&target))?;
+            super::fault::point("publish:after-aside");
             fs::rename(&staging.dir, &target).map_err(io_err(&target))?;
+            super::fault::point("publish:after-rename");
             let _ = fs::remove_dir_all(&trash);
         } else {
             fs::rename(&staging.dir, &target).map_err(io_err(&target))?;
@@ -176,6 +179,7 @@ impl Cache {
         if let Some(parent) = target.parent() {
             let _ = fs::File::open(parent).and_then(|d| d.sync_all());
         }
+        super::fault::point("publish:before-pointer");
         let unit = UnitRef::new(&manifest.ingredients.stage, &manifest.ingredients.unit);
         let pointer = self.pointer_path(&unit);
         let body = serde_json::json!({ "key": manifest.key }).to_string();

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod cache;
+pub mod fault;
 pub mod hash;
 pub mod history;
 pub mod key;
