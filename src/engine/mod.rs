@@ -12,6 +12,7 @@ pub mod manifest;
 pub mod node;
 pub mod plan;
 pub mod progress;
+pub mod publish;
 pub mod runner;
 pub mod slurm;
 pub mod stage;
