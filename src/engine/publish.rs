@@ -20,8 +20,8 @@
 //! precisely.
 
 use super::cache::{
-    hostname, io_err, process_alive, read_dir_sorted, read_manifest_at, write_atomic,
-    write_synced, Cache, CacheError, DROPPED, MANIFEST, STAGING, TRASH,
+    hostname, io_err, process_alive, read_dir_sorted, read_manifest_at, write_atomic, write_synced,
+    Cache, CacheError, DROPPED, MANIFEST, STAGING, TRASH,
 };
 use super::fault;
 use super::manifest::{Manifest, OutputFile};
@@ -219,9 +219,9 @@ impl Cache {
                 let parsed = StagingName::parse(&name);
                 // Under the lock this process has no staging folder yet, so one bearing
                 // its pid is a dead process's whose pid was reused.
-                let dead = parsed.as_ref().is_none_or(|n| {
-                    n.host == host && (n.pid == me || !process_alive(n.pid))
-                });
+                let dead = parsed
+                    .as_ref()
+                    .is_none_or(|n| n.host == host && (n.pid == me || !process_alive(n.pid)));
                 if !dead {
                     continue;
                 }
@@ -265,9 +265,15 @@ mod tests {
     #[test]
     fn staging_names_keep_their_pid_when_moved_aside() {
         let live = StagingName::parse("ab12.node_1.4242").unwrap();
-        assert_eq!((live.key, live.host, live.pid, live.aside), ("ab12", "node_1", 4242, false));
+        assert_eq!(
+            (live.key, live.host, live.pid, live.aside),
+            ("ab12", "node_1", 4242, false)
+        );
         let aside = StagingName::parse("ab12.node_1.4242.old").unwrap();
-        assert_eq!((aside.key, aside.host, aside.pid, aside.aside), ("ab12", "node_1", 4242, true));
+        assert_eq!(
+            (aside.key, aside.host, aside.pid, aside.aside),
+            ("ab12", "node_1", 4242, true)
+        );
         assert_eq!(StagingName::parse("ab12.node_1.old"), None);
         assert_eq!(StagingName::parse("junk"), None);
     }
