@@ -79,7 +79,6 @@ pub fn push(
     remote: Option<&str>,
     quiet: bool,
 ) -> Result<ExitCode> {
-    // `_lock` is bound, not ignored: the lock is held until the transfer ends.
     let Transfer {
         stages,
         describe,
@@ -93,10 +92,20 @@ pub fn push(
         .filter(|u| stages.contains(&u.unit.stage) && project.cache.contains(&u.unit.stage, &u.key))
         .map(|u| (u.unit.stage.clone(), u.key.clone()))
         .collect();
+    // The list is made under the lock; the upload, which may take hours, runs without it
+    // so that runs on this cache are not held up. Every file is checked against its
+    // manifest as it is read, so an entry replaced meanwhile never reaches the remote
+    // with other bytes, and one deleted meanwhile is skipped.
+    drop(_lock);
     let mut tally = Tally::default();
     let mut ticker = Ticker::new(quiet);
     for (n, (stage, key)) in units.iter().enumerate() {
-        push_entry(store.as_ref(), &project.cache, stage, key, &mut tally)?;
+        if let Err(e) = push_entry(store.as_ref(), &project.cache, stage, key, &mut tally) {
+            if project.cache.contains(stage, key) {
+                return Err(e.into());
+            }
+            eprintln!("note: {stage} entry {key} left the cache during the push; not sent");
+        }
         if n == 0 {
             fault::point("push:after-first-entry");
         }
