@@ -230,3 +230,34 @@ fn pull_on_with_the_slurm_executor_pulls_before_submitting() {
         .stderr(contains("0 unit(s) run").and(contains("0 failed")));
     assert_eq!(b.entries("top").len(), 1);
 }
+
+/// The remote answers when the run starts and is gone by the time units ask it (frozen at
+/// the lock, after the remote was opened, the folder is removed): one warning for the
+/// first unit, then the remote is not asked again and everything is computed here.
+#[test]
+fn a_remote_that_stops_answering_midway_is_one_warning() {
+    use std::io::Read;
+    let remote = pushed_remote();
+    let b = two_stage_project(&folder(remote.path(), true));
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("repro"));
+    cmd.args(["run", "all"])
+        .current_dir(b.path())
+        .env_remove("REPRO_PROFILE")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let frozen = Frozen::at(cmd, "lock:acquired");
+    std::fs::remove_dir_all(remote.path()).unwrap();
+    let mut run = frozen.resume();
+    let mut text = String::new();
+    run.stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    assert!(run.wait().unwrap().success(), "{text}");
+    assert_eq!(text.matches("warning:").count(), 1, "{text}");
+    assert!(
+        text.contains("stopped answering") && text.contains("2 unit(s) run, 0 reused, 0 failed"),
+        "{text}"
+    );
+}
