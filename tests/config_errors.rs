@@ -6,17 +6,73 @@ use common::*;
 use predicates::prelude::*;
 use predicates::str::contains;
 
+/// Runs `repro run` (for real: a dry run writes nothing whatever the configuration, so it
+/// could not show that nothing ran) and returns its stderr, asserting exit code 2 and that
+/// no stage left an entry or a staging folder.
 fn rejected(tables: &str) -> String {
     let p = TestProject::new(tables);
-    let out = p
-        .repro()
-        .args(["run", "--dry-run"])
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
-    assert!(p.entries("data").is_empty());
+    let out = p.repro().arg("run").assert().code(2).get_output().clone();
+    for stage in [
+        "data",
+        "train",
+        "activations",
+        "analysis",
+        "figures",
+        "report",
+    ] {
+        assert!(p.entries(stage).is_empty(), "{stage} ran");
+    }
+    assert!(p.staging_leftovers().is_empty(), "a unit started");
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A training sweep over one tiny network with `extra` lines in `[train]`.
+fn train_with(extra: &str) -> String {
+    format!(
+        "[train]\n{extra}\n[[train.sweep]]\nname = \"d\"\ndatasets = [\"mnist\"]\ndepths = [1]\nwidths = [5]\n"
+    )
+}
+
+#[test]
+fn training_settings_out_of_range_name_their_key() {
+    for (extra, key, message) in [
+        (
+            "batch_size = 0",
+            "train.sweep[0].batch_size",
+            "must be at least 1",
+        ),
+        (
+            "seeds = []",
+            "train.sweep[0].seeds",
+            "list at least one seed",
+        ),
+        (
+            "stop = { rule = \"converged\", window = 0, tolerance = 0.01 }",
+            "train.sweep[0].stop.window",
+            "must be at least 1",
+        ),
+        (
+            "stop = { rule = \"converged\", window = 3, tolerance = 1.5 }",
+            "train.sweep[0].stop.tolerance",
+            "must be a fraction between 0 and 1",
+        ),
+        (
+            "stop = { rule = \"converged\", window = 3, tolerance = 0.0 }",
+            "train.sweep[0].stop.tolerance",
+            "must be a fraction between 0 and 1",
+        ),
+        (
+            "max_epochs = 5\nsnapshot_epochs = [2, 9]",
+            "train.sweep[0].snapshot_epochs",
+            "epoch 9 is beyond max_epochs = 5",
+        ),
+    ] {
+        let e = rejected(&train_with(extra));
+        assert!(
+            e.contains(&format!("key `{key}`")) && e.contains(message),
+            "{extra}: {e}"
+        );
+    }
 }
 
 #[test]

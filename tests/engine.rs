@@ -229,32 +229,60 @@ fn sigkill_mid_unit_leaves_no_valid_entry_and_the_next_run_completes() {
         .stdout(contains("0 problem(s)"));
 }
 
+/// The first `repro` is frozen at the moment it holds the lock (a fault point), so the
+/// second one must find it held: no sleeping, no hoping the first is still busy.
 #[test]
 fn a_second_repro_waits_for_the_cache_lock() {
     let p = project_with_pipeline(3, 2);
-    let (mut first, hold) = start_held_slow_run(&p);
     let bin = assert_cmd::cargo::cargo_bin("repro");
-    let second = std::process::Command::new(&bin)
+    let mut first = std::process::Command::new(&bin);
+    first
+        .args(["run", "slow"])
+        .current_dir(p.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let first = Frozen::at(first, "lock:acquired");
+    let mut second = std::process::Command::new(&bin)
         .args(["run", "slow"])
         .current_dir(p.path())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(700));
-    std::fs::remove_file(&hold).unwrap();
-    assert!(first.wait().unwrap().success());
-    let out = second.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let (line, mut rest) = first_stderr_line(&mut second);
     assert!(
-        stderr.contains("waiting for the cache lock held by repro pid"),
-        "{stderr}"
+        line.contains(&format!(
+            "waiting for the cache lock held by repro pid {}",
+            first.pid()
+        )),
+        "{line}"
     );
+    assert!(first.resume().wait().unwrap().success());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut rest, &mut stderr).unwrap();
+    assert!(second.wait().unwrap().success(), "{stderr}");
     assert!(
         stderr.contains("0 unit(s) run, 1 reused"),
         "the waiter saw the finished entry: {stderr}"
     );
+}
+
+/// A lock whose holder crashed is taken over: the kernel releases an `flock` with its
+/// process, whatever killed it.
+#[test]
+fn a_crashed_holders_lock_is_taken_over() {
+    let p = project_with_pipeline(3, 2);
+    p.repro()
+        .args(["run", "slow"])
+        .env("REPRO_FAULT", "lock:acquired")
+        .assert()
+        .code(FAULT_EXIT);
+    p.repro()
+        .args(["run", "slow"])
+        .assert()
+        .success()
+        .stderr(contains("waiting").not())
+        .stderr(contains("1 unit(s) run"));
 }
 
 #[test]

@@ -39,6 +39,14 @@ fn resolve<'a>(records: &'a [Record], name: &str) -> Result<&'a Record> {
     }
 }
 
+/// The profile in use, as messages name it.
+fn profile_name(project: &Project) -> String {
+    match &project.config.profile {
+        Some(p) => format!("profile `{p}`"),
+        None => "the default profile".into(),
+    }
+}
+
 pub fn diff(
     project: &Project,
     old: Option<&str>,
@@ -52,6 +60,13 @@ pub fn diff(
     }
     let records = history::load(&project.cache)?;
     let reports: Vec<&Record> = records.iter().filter(|r| r.stage == REPORT).collect();
+    // The defaults compare within the profile in use (`--profile`, or none): the previous
+    // and the latest report of that profile, never one profile's with another's.
+    let mine: Vec<&Record> = reports
+        .iter()
+        .copied()
+        .filter(|r| r.profile == project.config.profile)
+        .collect();
     if list {
         for r in &reports {
             println!(
@@ -67,15 +82,19 @@ pub fn diff(
     let (a, b) = match (old, new) {
         (Some(o), Some(n)) => (resolve(&records, o)?, resolve(&records, n)?),
         (Some(o), None) => {
-            let Some(last) = reports.last() else {
-                bail!("no report has been recorded yet: `repro run` makes one");
+            let Some(last) = mine.last() else {
+                bail!(
+                    "no report of {} has been recorded yet: `repro run` makes one",
+                    profile_name(project)
+                );
             };
             (resolve(&records, o)?, *last)
         }
-        (None, _) => match reports.as_slice() {
+        (None, _) => match mine.as_slice() {
             [.., a, b] => (*a, *b),
             _ => bail!(
-                "fewer than two recorded reports: run the pipeline again after a change, or name two (`repro diff --list`)"
+                "fewer than two recorded reports of {}: run the pipeline again after a change, or name two (`repro diff --list`)",
+                profile_name(project)
             ),
         },
     };

@@ -41,6 +41,9 @@ impl Drop for RemoveOnDrop {
 }
 
 pub fn export(project: &Project, args: &ExportArgs) -> Result<ExitCode> {
+    // Entries are read for the whole export: a `gc` or a forced rerun must not replace
+    // or delete one between its manifest and its files.
+    let _lock = super::lock(project)?;
     let plan = project.plan(&BTreeSet::new())?;
     let units = plan.closure(&BTreeSet::from(["report".to_string()]));
     if units.is_empty() {

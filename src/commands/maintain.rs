@@ -5,6 +5,7 @@ use crate::human;
 use anyhow::Result;
 use repro::engine::audit::{self, Verdict};
 use repro::engine::cache::{read_manifest_at, tree_size};
+use repro::engine::fault;
 use repro::engine::history;
 use repro::engine::progress::reporter_for_stderr;
 use repro::engine::runner::{new_run_id, RunOptions};
@@ -41,6 +42,7 @@ pub fn gc(project: &Project, dry_run: bool) -> Result<ExitCode> {
             .unwrap_or_default();
         if !dry_run {
             project.cache.discard(&stage, &key)?;
+            fault::point("gc:after-discard");
         }
         println!(
             "{} {stage}/{unit} {key} ({})",

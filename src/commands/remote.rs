@@ -3,14 +3,17 @@
 use super::lock;
 use anyhow::{anyhow, Result};
 use repro::engine::cache::Cache;
+use repro::engine::fault;
+use repro::engine::key::KeyIngredients;
 use repro::engine::lock::CacheLock;
 use repro::engine::runner::Fetcher;
 use repro::engine::Plan;
 use repro::project::Project;
 use repro::remote::transfer::{pull_entry, push_entry, Tally};
-use repro::remote::{open, Store};
+use repro::remote::{open, RemoteError, Store};
 use std::collections::BTreeSet;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -76,7 +79,6 @@ pub fn push(
     remote: Option<&str>,
     quiet: bool,
 ) -> Result<ExitCode> {
-    // `_lock` is bound, not ignored: the lock is held until the transfer ends.
     let Transfer {
         stages,
         describe,
@@ -90,10 +92,23 @@ pub fn push(
         .filter(|u| stages.contains(&u.unit.stage) && project.cache.contains(&u.unit.stage, &u.key))
         .map(|u| (u.unit.stage.clone(), u.key.clone()))
         .collect();
+    // The list is made under the lock; the upload, which may take hours, runs without it
+    // so that runs on this cache are not held up. Every file is checked against its
+    // manifest as it is read, so an entry replaced meanwhile never reaches the remote
+    // with other bytes, and one deleted meanwhile is skipped.
+    drop(_lock);
     let mut tally = Tally::default();
     let mut ticker = Ticker::new(quiet);
     for (n, (stage, key)) in units.iter().enumerate() {
-        push_entry(store.as_ref(), &project.cache, stage, key, &mut tally)?;
+        if let Err(e) = push_entry(store.as_ref(), &project.cache, stage, key, &mut tally) {
+            if project.cache.contains(stage, key) {
+                return Err(e.into());
+            }
+            eprintln!("note: {stage} entry {key} left the cache during the push; not sent");
+        }
+        if n == 0 {
+            fault::point("push:after-first-entry");
+        }
         ticker.tick("push", n + 1, units.len(), &tally);
     }
     eprintln!("repro push to {describe}: {}", tally.summary("sent"));
@@ -135,13 +150,7 @@ pub fn pull(
         if project.cache.contains(&unit.stage, &key) {
             tally.present += 1;
         } else {
-            pull_entry(
-                store.as_ref(),
-                &project.cache,
-                &unit.stage,
-                &key,
-                &mut tally,
-            )?;
+            pull_entry(store.as_ref(), &project.cache, &ingredients, &mut tally)?;
         }
         ticker.tick("pull", i + 1, plan.units.len(), &tally);
     }
@@ -155,45 +164,121 @@ pub fn pull(
     Ok(ExitCode::SUCCESS)
 }
 
-/// `repro run --pull`: asks the remote for each unit about to run.
+/// `repro run --pull`: asks the remote for each unit about to run. The remote only ever
+/// saves work: an entry it cannot deliver intact (unreachable, corrupt, refused) is
+/// computed here after a warning, and once the remote stops answering it is not asked
+/// again in this run (one warning, not one per unit).
 pub struct RemoteFetcher {
     store: Mutex<Box<dyn Store>>,
+    describe: String,
+    unreachable: AtomicBool,
     pub tally: Mutex<Tally>,
 }
 
 impl RemoteFetcher {
-    pub fn new(store: Box<dyn Store>) -> RemoteFetcher {
+    pub fn new(describe: String, store: Box<dyn Store>) -> RemoteFetcher {
         RemoteFetcher {
             store: Mutex::new(store),
+            describe,
+            unreachable: AtomicBool::new(false),
             tally: Mutex::new(Tally::default()),
         }
+    }
+
+    /// Pulls, before a Slurm run is planned, every entry the remote holds of the units
+    /// that `targets` need (forced stages excepted), in dependency order so that keys of
+    /// units behind pulled inputs are known. Problems are warnings, as in [`Fetcher`].
+    pub fn prefetch(
+        &self,
+        project: &Project,
+        targets: &BTreeSet<String>,
+        forced: &BTreeSet<String>,
+    ) -> Result<()> {
+        let plan = project.plan(forced)?;
+        let wanted: BTreeSet<usize> = plan.closure(targets).into_iter().collect();
+        let mut keys = plan.keys();
+        for i in 0..plan.units.len() {
+            let Ok(ingredients) = plan.resolve(i, &keys, &project.cache) else {
+                continue; // an input is neither cached nor pulled
+            };
+            keys[i] = ingredients.key();
+            let stage = &plan.units[i].unit.stage;
+            if !wanted.contains(&i)
+                || forced.contains(stage)
+                || project.cache.contains(stage, &keys[i])
+            {
+                continue;
+            }
+            if let Err(warning) = self.fetch(&project.cache, &ingredients) {
+                eprintln!("warning: {warning}");
+            }
+        }
+        let tally = self.tally.lock().expect("tally lock");
+        if tally.entries > 0 {
+            eprintln!(
+                "repro: pulled from {} before submitting: {}",
+                self.describe,
+                tally.summary("received")
+            );
+        }
+        Ok(())
     }
 }
 
 impl Fetcher for RemoteFetcher {
-    fn fetch(&self, cache: &Cache, stage: &str, key: &str) -> Result<bool, String> {
+    fn fetch(&self, cache: &Cache, ingredients: &KeyIngredients) -> Result<bool, String> {
+        if self.unreachable.load(Ordering::SeqCst) {
+            return Ok(false);
+        }
         let store = self.store.lock().expect("remote lock");
         let mut tally = self.tally.lock().expect("tally lock");
-        pull_entry(store.as_ref(), cache, stage, key, &mut tally).map_err(|e| e.to_string())
+        let unit = format!("{}/{}", ingredients.stage, ingredients.unit);
+        match pull_entry(store.as_ref(), cache, ingredients, &mut tally) {
+            Ok(found) => Ok(found),
+            Err(e @ RemoteError::Access { .. }) if store.check().is_err() => {
+                self.unreachable.store(true, Ordering::SeqCst);
+                Err(format!(
+                    "{e}; the remote {} stopped answering: computing {unit} and everything \
+                     after it locally, without asking the remote again in this run",
+                    self.describe
+                ))
+            }
+            Err(e) => Err(format!("{e}; computing {unit} locally")),
+        }
     }
 }
 
-/// The fetcher for `repro run`: with `--pull` or `--remote NAME` (which must name a
-/// configured remote), or when the remote says `pull = true`; none otherwise.
+/// The remote `repro run` pulls from: with `--pull`, or when the remote chosen (by
+/// `--remote NAME`, else the default) says `pull = true`; `--remote` alone only chooses.
+/// A remote that does not answer is a warning, and the run computes everything itself.
 pub fn fetcher_for(
     project: &Project,
     pull: bool,
     remote: Option<&str>,
-) -> Result<Option<Box<dyn Fetcher>>> {
-    let asked = pull || remote.is_some();
+) -> Result<Option<RemoteFetcher>> {
     let configured = project.config.remote(remote);
-    let wanted = asked || configured.as_ref().is_ok_and(|r| r.pull);
-    if !wanted {
+    if remote.is_some() || pull {
+        // Naming a remote that is not configured, or pulling with none, is a mistake in
+        // the command line, said before anything runs.
+        configured.as_ref().map_err(|m| anyhow!(m.clone()))?;
+    }
+    let Ok(config) = configured else {
+        return Ok(None);
+    };
+    if !(pull || config.pull) {
         return Ok(None);
     }
-    configured.map_err(|m| anyhow!(m))?;
-    let (_, store) = open_remote(project, remote)?;
-    Ok(Some(Box::new(RemoteFetcher::new(store))))
+    let describe = config.location.describe();
+    match open(&config.location) {
+        Ok(store) => Ok(Some(RemoteFetcher::new(describe, store))),
+        Err(e) => {
+            eprintln!(
+                "warning: the remote cache {describe} cannot be reached ({e}); \
+                 computing everything locally"
+            );
+            Ok(None)
+        }
+    }
 }
 
 /// `repro status --remote`: per stage, how many of the units that would run the remote

@@ -61,11 +61,18 @@ pub fn run(
         .or_else(|| project.config.executor.kind.clone())
         .unwrap_or_else(|| "local".into());
     let fetcher = super::remote::fetcher_for(project, args.pull, args.remote.as_deref())?;
-    if fetcher.is_some() && kind == "slurm" {
-        anyhow::bail!("--pull works with the local executor only (pull first: `repro pull`)");
-    }
     let _lock = lock(project)?;
     project.cache.clean_dead_staging()?;
+    // Slurm tasks never ask the remote: what it holds is pulled here, on the planning
+    // host, before the plan that decides what to submit.
+    let fetcher: Option<Box<dyn repro::engine::runner::Fetcher>> = match fetcher {
+        Some(f) if kind == "slurm" => {
+            f.prefetch(project, &targets, &forced)?;
+            None
+        }
+        Some(f) => Some(Box::new(f)),
+        None => None,
+    };
     // Plan only once the lock is held: another process may just have filled the cache.
     let plan = project.plan(&forced)?;
     let to_run = plan.to_run(&targets, args.keep);

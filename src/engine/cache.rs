@@ -1,26 +1,27 @@
 //! The content-addressed cache: `cache/<stage>/<key>/` holds a unit's outputs and its
 //! `manifest.json`. An entry is built in a private staging folder and becomes visible by a
-//! single atomic rename once every output and the manifest are on disk, so a crash at any
-//! moment leaves either a complete entry or none.
+//! rename once every output and the manifest are on disk; `publish.rs` has that protocol
+//! and the recovery that makes a crash at any step of it lose nothing.
 
 use super::hash::hash_file;
 use super::manifest::{Manifest, OutputFile};
 use super::unit::UnitRef;
-use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
+pub use super::publish::Staging;
+
 pub const MANIFEST: &str = "manifest.json";
-const STAGING: &str = ".staging";
+pub(crate) const STAGING: &str = ".staging";
 const POINTERS: &str = ".units";
 /// Entries on their way out: moved here by one rename, then deleted.
-const TRASH: &str = ".trash";
+pub(crate) const TRASH: &str = ".trash";
 /// Marks an entry whose payload was dropped (a recomputable stage's): the manifest stays,
 /// so keys and early cutoff still see the entry's content; the files come back when a
 /// unit needs them.
-const DROPPED: &str = ".dropped";
+pub(crate) const DROPPED: &str = ".dropped";
 
 #[derive(Debug, Error)]
 pub enum CacheError {
@@ -62,14 +63,6 @@ pub struct Cache {
     root: PathBuf,
 }
 
-/// A unit's private folder for outputs in progress; see [`Cache::begin`].
-#[derive(Debug)]
-pub struct Staging {
-    pub dir: PathBuf,
-    stage: String,
-    key: String,
-}
-
 impl Cache {
     pub fn open(root: impl Into<PathBuf>) -> Result<Cache, CacheError> {
         let root = root.into();
@@ -101,30 +94,11 @@ impl Cache {
         v.get("key")?.as_str().map(str::to_owned)
     }
 
-    fn pointer_path(&self, unit: &UnitRef) -> PathBuf {
+    pub(crate) fn pointer_path(&self, unit: &UnitRef) -> PathBuf {
         self.root
             .join(&unit.stage)
             .join(POINTERS)
             .join(format!("{}.json", sanitize(&unit.id)))
-    }
-
-    /// Creates an empty staging folder for one unit. The name carries host and pid so that
-    /// leftovers of dead processes can be recognised and removed.
-    pub fn begin(&self, stage: &str, key: &str) -> Result<Staging, CacheError> {
-        let dir = self.root.join(stage).join(STAGING).join(format!(
-            "{key}.{}.{}",
-            hostname(),
-            std::process::id()
-        ));
-        if dir.exists() {
-            fs::remove_dir_all(&dir).map_err(io_err(&dir))?;
-        }
-        fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-        Ok(Staging {
-            dir,
-            stage: stage.into(),
-            key: key.into(),
-        })
     }
 
     /// Lists the outputs of a finished staging folder with their sizes and digests. This is
@@ -153,48 +127,6 @@ impl Cache {
         Ok(outputs)
     }
 
-    /// Writes the manifest and publishes the entry with one atomic rename.
-    pub fn commit(&self, staging: Staging, manifest: &Manifest) -> Result<PathBuf, CacheError> {
-        let manifest_path = staging.dir.join(MANIFEST);
-        write_synced(
-            &manifest_path,
-            serde_json::to_string_pretty(manifest)
-                .expect("manifest serialises")
-                .as_bytes(),
-        )?;
-        let target = self.entry_dir(&staging.stage, &staging.key);
-        if target.exists() {
-            // A forced re-run replaces the entry: move the old one aside first so the
-            // rename below cannot fail on a non-empty target.
-            let trash = staging.dir.with_extension("old");
-            fs::rename(&target, &trash).map_err(io_err(&target))?;
-            fs::rename(&staging.dir, &target).map_err(io_err(&target))?;
-            let _ = fs::remove_dir_all(&trash);
-        } else {
-            fs::rename(&staging.dir, &target).map_err(io_err(&target))?;
-        }
-        if let Some(parent) = target.parent() {
-            let _ = fs::File::open(parent).and_then(|d| d.sync_all());
-        }
-        let unit = UnitRef::new(&manifest.ingredients.stage, &manifest.ingredients.unit);
-        let pointer = self.pointer_path(&unit);
-        let body = serde_json::json!({ "key": manifest.key }).to_string();
-        write_atomic(&pointer, body.as_bytes())?;
-        Ok(target)
-    }
-
-    /// Commits an entry whose payload is dropped from the start: its manifest alone, with
-    /// the marker, as [`Cache::drop_payload`] would leave it (a recomputable entry that a
-    /// remote holds as its manifest only).
-    pub fn commit_dropped(
-        &self,
-        staging: Staging,
-        manifest: &Manifest,
-    ) -> Result<PathBuf, CacheError> {
-        write_synced(&staging.dir.join(DROPPED), b"")?;
-        self.commit(staging, manifest)
-    }
-
     /// Whether the entry's payload was dropped (its manifest remains).
     pub fn is_dropped(&self, stage: &str, key: &str) -> bool {
         self.entry_dir(stage, key).join(DROPPED).is_file()
@@ -217,49 +149,6 @@ impl Cache {
             }
         }
         Ok(freed)
-    }
-
-    /// Puts the regenerated outputs of a dropped entry back, after checking that every
-    /// file has the size and SHA-256 its manifest recorded; on any difference nothing is
-    /// moved and the error names the first differing file.
-    pub fn restore(&self, staging: Staging, outputs: &[OutputFile]) -> Result<PathBuf, CacheError> {
-        let target = self.entry_dir(&staging.stage, &staging.key);
-        let recorded = read_manifest_at(&target)?;
-        let found: BTreeMap<&str, &OutputFile> =
-            outputs.iter().map(|o| (o.path.as_str(), o)).collect();
-        for want in &recorded.outputs {
-            let got = found.get(want.path.as_str());
-            if got.map(|g| (&g.sha256, g.size)) != Some((&want.sha256, want.size)) {
-                let err = CacheError::Regenerated {
-                    stage: staging.stage.clone(),
-                    unit: recorded.ingredients.unit.clone(),
-                    file: want.path.clone(),
-                    found: got.map_or("no such file".into(), |g| {
-                        g.sha256[..12.min(g.sha256.len())].to_string()
-                    }),
-                    recorded: want.sha256[..12.min(want.sha256.len())].to_string(),
-                };
-                self.abandon(staging);
-                return Err(err);
-            }
-        }
-        for out in &recorded.outputs {
-            let (from, to) = (staging.dir.join(&out.path), target.join(&out.path));
-            if let Some(parent) = to.parent() {
-                fs::create_dir_all(parent).map_err(io_err(parent))?;
-            }
-            fs::rename(&from, &to).map_err(io_err(&to))?;
-        }
-        // The marker goes last: until then the entry still counts as dropped.
-        let marker = target.join(DROPPED);
-        fs::remove_file(&marker).map_err(io_err(&marker))?;
-        self.abandon(staging);
-        Ok(target)
-    }
-
-    /// Removes a staging folder after a failed unit, so nothing half-written stays behind.
-    pub fn abandon(&self, staging: Staging) {
-        let _ = fs::remove_dir_all(&staging.dir);
     }
 
     /// Every committed entry as (stage, key, folder).
@@ -305,45 +194,6 @@ impl Cache {
         for dir in read_dir_sorted(&trash)? {
             fs::remove_dir_all(&dir).map_err(io_err(&dir))?;
             removed += 1;
-        }
-        Ok(removed)
-    }
-
-    /// Staging folders whose process is gone (this host only): a crash or `kill -9` leaves
-    /// them; they were never visible as entries and are safe to delete. Also empties the
-    /// trash an interrupted `gc` left behind.
-    pub fn clean_dead_staging(&self) -> Result<usize, CacheError> {
-        let host = hostname();
-        let mut removed = self.empty_trash()?;
-        for stage_dir in read_dir_sorted(&self.root)? {
-            let staging = stage_dir.join(STAGING);
-            if !staging.is_dir() {
-                continue;
-            }
-            for dir in read_dir_sorted(&staging)? {
-                let name = file_name(&dir).unwrap_or_default();
-                let parts: Vec<&str> = name.rsplitn(3, '.').collect();
-                let dead = match parts.as_slice() {
-                    [pid_or_old, rest_host, _] => {
-                        let (pid_text, h) = if *pid_or_old == "old" {
-                            // `<key>.<host>.<pid>.old`: a replaced entry left by a crash.
-                            (rest_host.to_string(), host.clone())
-                        } else {
-                            (pid_or_old.to_string(), rest_host.to_string())
-                        };
-                        h == host
-                            && pid_text
-                                .parse::<i32>()
-                                .map(|pid| !process_alive(pid))
-                                .unwrap_or(true)
-                    }
-                    _ => true,
-                };
-                if dead {
-                    fs::remove_dir_all(&dir).map_err(io_err(&dir))?;
-                    removed += 1;
-                }
-            }
         }
         Ok(removed)
     }
@@ -430,7 +280,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CacheError> {
     fs::rename(&tmp, path).map_err(io_err(path))
 }
 
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), CacheError> {
+pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), CacheError> {
     let mut f = fs::File::create(path).map_err(io_err(path))?;
     f.write_all(bytes).map_err(io_err(path))?;
     f.sync_all().map_err(io_err(path))
@@ -448,7 +298,7 @@ fn collect_files(base: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), C
     Ok(())
 }
 
-fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>, CacheError> {
+pub(crate) fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>, CacheError> {
     let mut paths = Vec::new();
     match fs::read_dir(dir) {
         Ok(rd) => {

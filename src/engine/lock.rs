@@ -47,6 +47,7 @@ impl CacheLock {
             super::cache::hostname()
         );
         let _ = file.flush();
+        super::fault::point("lock:acquired");
         Ok(CacheLock { file })
     }
 }

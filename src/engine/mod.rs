@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod cache;
+pub mod fault;
 pub mod hash;
 pub mod history;
 pub mod key;
@@ -11,6 +12,7 @@ pub mod manifest;
 pub mod node;
 pub mod plan;
 pub mod progress;
+pub mod publish;
 pub mod runner;
 pub mod slurm;
 pub mod stage;

@@ -41,9 +41,11 @@ pub enum UnitResult {
 }
 
 /// Brings a missing entry into the cache from elsewhere (a remote cache) instead of
-/// computing it. `Ok(false)`: it is not there either, so the unit runs.
+/// computing it. `Ok(false)`: it is not there either, so the unit runs. `Err`: a warning
+/// (the entry could not be fetched intact); the unit runs too, since a remote may only
+/// save work, never fail a run.
 pub trait Fetcher: Send + Sync {
-    fn fetch(&self, cache: &Cache, stage: &str, key: &str) -> Result<bool, String>;
+    fn fetch(&self, cache: &Cache, ingredients: &KeyIngredients) -> Result<bool, String>;
 }
 
 #[derive(Debug, Default)]
@@ -279,14 +281,17 @@ impl Executor for InProcess {
                     let usable = || cache.contains(stage, &key) && !cache.is_dropped(stage, &key);
                     let reusable = !planned.forced && usable();
                     let fetched = match &options.fetcher {
-                        Some(f) if !planned.forced && !reusable => f.fetch(cache, stage, &key),
-                        _ => Ok(false),
+                        Some(f) if !planned.forced && !reusable => {
+                            f.fetch(cache, &ingredients).unwrap_or_else(|warning| {
+                                reporter.warn(&warning);
+                                false
+                            })
+                        }
+                        _ => false,
                     };
                     let result = if reusable {
                         UnitResult::Reused
-                    } else if let Err(e) = fetched {
-                        UnitResult::Failed(e)
-                    } else if fetched == Ok(true) && usable() {
+                    } else if fetched && usable() {
                         UnitResult::Pulled
                     } else {
                         // Not fetched, or fetched as a manifest alone (a dropped

@@ -43,6 +43,17 @@ pub enum RemoteError {
         unit: String,
         message: String,
     },
+    /// A remote entry that describes something other than what the plan expects (other
+    /// parameters, inputs or code under the expected key), or names unsafe output paths.
+    #[error(
+        "remote {remote}: entry {object} refused for {unit}: {message}; nothing was committed"
+    )]
+    Refused {
+        remote: String,
+        object: String,
+        unit: String,
+        message: String,
+    },
     #[error("{path}: {source}")]
     Local {
         path: PathBuf,

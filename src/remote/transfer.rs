@@ -3,7 +3,9 @@
 
 use super::{RemoteError, Store};
 use crate::engine::cache::Cache;
+use crate::engine::cache::MANIFEST;
 use crate::engine::hash::sha256_hex;
+use crate::engine::key::{explain_change, KeyIngredients};
 use crate::engine::manifest::Manifest;
 use serde::{Deserialize, Serialize};
 
@@ -124,22 +126,90 @@ pub fn push_entry(
     Ok(())
 }
 
-/// Downloads the entry `stage`/`key` into the cache if the remote has it: every file is
+/// Why a remote entry object is not what this plan expects, if it is not: its key, its
+/// ingredients (parameters, code, version, inputs' content digests) and its output paths.
+/// A remote is shared, so its manifests are checked, not believed: an entry filed under
+/// the right key but describing other parameters or other inputs is refused, and no output
+/// path may leave the entry's folder or overwrite its manifest.
+fn mismatch(manifest: &Manifest, expected: &KeyIngredients) -> Option<String> {
+    let key = expected.key();
+    if manifest.ingredients != *expected {
+        let mut reasons: Vec<String> = explain_change(expected, &manifest.ingredients)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        if manifest.ingredients.stage != expected.stage
+            || manifest.ingredients.unit != expected.unit
+        {
+            reasons.push(format!(
+                "it describes {}/{}",
+                manifest.ingredients.stage, manifest.ingredients.unit
+            ));
+        }
+        if reasons.is_empty() {
+            reasons.push("its key ingredients differ".into());
+        }
+        return Some(format!(
+            "its manifest is not what this plan expects ({})",
+            reasons.join("; ")
+        ));
+    }
+    if manifest.key != key {
+        return Some(format!(
+            "its manifest names key {} for ingredients whose key is {}",
+            manifest.key,
+            &key[..12]
+        ));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for out in &manifest.outputs {
+        let path = std::path::Path::new(&out.path);
+        let plain = !out.path.is_empty()
+            && path
+                .components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !plain || out.path == MANIFEST || out.path == ".dropped" {
+            return Some(format!(
+                "output path `{}` is not a file inside the entry",
+                out.path
+            ));
+        }
+        if !seen.insert(&out.path) {
+            return Some(format!("output `{}` is listed twice", out.path));
+        }
+    }
+    None
+}
+
+/// Writes a pulled file and flushes it to disk: the entry is committed right after, and
+/// a committed entry must not turn out empty after a power cut.
+fn write_synced(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut f = std::fs::File::create(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+/// Downloads the entry that `expected` describes into the cache if the remote has it: its
+/// manifest must describe exactly these ingredients (see [`mismatch`]), every file is
 /// checked against the manifest's size and SHA-256 in a staging folder, and the entry is
 /// committed as a local run commits it. Returns whether the remote had it.
 pub fn pull_entry(
     store: &dyn Store,
     cache: &Cache,
-    stage: &str,
-    key: &str,
+    expected: &KeyIngredients,
     tally: &mut Tally,
 ) -> Result<bool, RemoteError> {
-    let object = entry_object(stage, key);
+    let (stage, key) = (expected.stage.as_str(), expected.key());
+    let object = entry_object(stage, &key);
     let Some(doc) = store.get(&object)? else {
         tally.absent += 1;
         return Ok(false);
     };
-    let unit = format!("{stage} entry {}", &key[..12.min(key.len())]);
+    let unit = format!("{stage}/{}", expected.unit);
     let corrupt = |object: &str, message: String| RemoteError::Corrupt {
         remote: store.describe(),
         object: object.to_string(),
@@ -148,16 +218,15 @@ pub fn pull_entry(
     };
     let entry: RemoteEntry =
         serde_json::from_slice(&doc).map_err(|e| corrupt(&object, e.to_string()))?;
-    if entry.manifest.key != key || entry.manifest.ingredients.stage != stage {
-        return Err(corrupt(
-            &object,
-            format!(
-                "it describes {} entry {}",
-                entry.manifest.ingredients.stage, entry.manifest.key
-            ),
-        ));
+    if let Some(message) = mismatch(&entry.manifest, expected) {
+        return Err(RemoteError::Refused {
+            remote: store.describe(),
+            object,
+            unit,
+            message,
+        });
     }
-    let staging = cache.begin(stage, key)?;
+    let staging = cache.begin(stage, &key)?;
     let mut received = 0u64;
     if entry.payload {
         for out in &entry.manifest.outputs {
@@ -171,7 +240,10 @@ pub fn pull_entry(
                 )),
                 Ok(Some(bytes)) if sha256_hex(&bytes) != out.sha256 => Err(corrupt(
                     &file,
-                    format!("its SHA-256 is not the recorded {}", &out.sha256[..12]),
+                    format!(
+                        "its SHA-256 is not the recorded {}",
+                        &out.sha256[..12.min(out.sha256.len())]
+                    ),
                 )),
                 Ok(Some(bytes)) => Ok(bytes),
             };
@@ -183,11 +255,7 @@ pub fn pull_entry(
                 }
             };
             let path = staging.dir.join(&out.path);
-            let written = path
-                .parent()
-                .map_or(Ok(()), std::fs::create_dir_all)
-                .and_then(|()| std::fs::write(&path, &bytes));
-            if let Err(source) = written {
+            if let Err(source) = write_synced(&path, &bytes) {
                 cache.abandon(staging);
                 return Err(RemoteError::Local { path, source });
             }

@@ -334,3 +334,103 @@ impl TestProject {
             .unwrap_or_else(|| panic!("no {stage} entry with {needle}"))
     }
 }
+
+/// A `repro` process frozen (SIGSTOP) at a fault point, see `engine::fault`: a test acts
+/// while it holds whatever it holds there, then resumes it. Dropped unresumed (a failing
+/// test), it is killed rather than left stopped.
+pub struct Frozen {
+    child: Option<std::process::Child>,
+}
+
+impl Frozen {
+    /// Starts `cmd` with `REPRO_FAULT=point` and `REPRO_FAULT_ACTION=stop` and returns once
+    /// the kernel reports it stopped there (no polling, no timing).
+    pub fn at(mut cmd: std::process::Command, point: &str) -> Frozen {
+        let child = cmd
+            .env("REPRO_FAULT", point)
+            .env("REPRO_FAULT_ACTION", "stop")
+            .spawn()
+            .unwrap();
+        let mut status = 0;
+        let rc = unsafe { libc::waitpid(child.id() as i32, &mut status, libc::WUNTRACED) };
+        assert_eq!(rc, child.id() as i32, "waitpid");
+        assert!(
+            libc::WIFSTOPPED(status),
+            "the process ended (status {status:#x}) instead of stopping at {point}"
+        );
+        Frozen { child: Some(child) }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    /// Lets it go on from the fault point.
+    pub fn resume(mut self) -> std::process::Child {
+        let child = self.child.take().unwrap();
+        unsafe { libc::kill(child.id() as i32, libc::SIGCONT) };
+        child
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            unsafe { libc::kill(child.id() as i32, libc::SIGCONT) };
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The first line a child writes to its piped stderr (the rest stays in the pipe).
+pub fn first_stderr_line(
+    child: &mut std::process::Child,
+) -> (String, BufReader<std::process::ChildStderr>) {
+    let mut reader = BufReader::new(child.stderr.take().expect("stderr piped"));
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    (line, reader)
+}
+
+/// The exit code of a process that stopped at a fault point (`engine::fault::EXIT_CODE`).
+pub const FAULT_EXIT: i32 = 86;
+
+/// Two small command stages, no data and no training: `base` writes two files from its
+/// parameter `n` (1 unless `tables` sets `[base]`), `top` reads `base`.
+pub fn two_stage_project(tables: &str) -> TestProject {
+    let p = TestProject::new("");
+    let stages = p.path().join("stages");
+    std::fs::create_dir_all(&stages).unwrap();
+    std::fs::write(
+        stages.join("base.toml"),
+        r#"name = "base"
+description = "two files from a parameter"
+version = 1
+kind = "command"
+reads = ["base"]
+command = ["sh", "-c", "echo \"$REPRO_PARAMS\" > \"$REPRO_OUT/a.txt\"; seq 1 500 > \"$REPRO_OUT/b.txt\""]
+outputs = ["a.txt", "b.txt"]
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        stages.join("top.toml"),
+        r#"name = "top"
+description = "reads base"
+version = 1
+kind = "command"
+needs = ["base"]
+command = ["sh", "-c", "echo \"$REPRO_INPUTS\" | wc -c > \"$REPRO_OUT/top.txt\""]
+outputs = ["top.txt"]
+"#,
+    )
+    .unwrap();
+    let base = if tables.contains("[base]") {
+        ""
+    } else {
+        "[base]\nn = 1\n\n"
+    };
+    p.write_config(&format!("{base}{tables}\n"), &stages);
+    p
+}
