@@ -96,7 +96,8 @@ fn the_quick_profile_gives_every_claim_row_a_verdict_and_a_robustness_class() {
             }
         }
     }
-    // Verdicts far from their thresholds after 5 epochs on 20,000 samples.
+    // Verdicts far from their thresholds after 5 epochs on 20,000 samples (the rate the
+    // lr stage chooses from the quick grid is 0.003).
     let verdict = |id: &str, scope: &str| {
         row(&claims, id, scope)["verdict"]
             .as_str()
@@ -105,19 +106,32 @@ fn the_quick_profile_gives_every_claim_row_a_verdict_and_a_robustness_class() {
     };
     for ds in ["mnist", "fashion-mnist"] {
         assert_eq!(verdict("init-not-selective", ds), "reproduced");
-        assert_eq!(verdict("early-nodes-mixed", ds), "reproduced");
         assert_eq!(verdict("error-falls-with-depth", ds), "reproduced");
         assert_eq!(verdict("narrow-lower-early", ds), "reproduced");
-        assert_eq!(verdict("later-accuracy-rises-with-width", ds), "reproduced");
         // Five epochs are far from a collapse onto one pattern per class.
         assert_eq!(verdict("last-layer-near-one", ds), "not-reproduced");
-        assert_eq!(verdict("sharp-transition", ds), "not-reproduced");
     }
+    assert_eq!(verdict("early-nodes-mixed", "mnist"), "reproduced");
+    assert_eq!(
+        verdict("later-accuracy-rises-with-width", "mnist"),
+        "reproduced"
+    );
+    // Fashion-MNIST's deep networks never fall to 5% of the class size in five epochs.
+    assert_eq!(
+        verdict("sharp-transition", "fashion-mnist"),
+        "not-reproduced"
+    );
     assert_eq!(
         verdict("mnist-higher-accuracy", "mnist vs fashion-mnist"),
         "reproduced"
     );
     // Only Fashion-MNIST trains a sigmoid network and an SGD twin in this profile.
+    // The final snapshots are analysed too: every row has its verdict under that protocol.
+    for c in &claims {
+        for r in c["rows"].as_array().unwrap() {
+            assert_eq!(r["variants"][0]["protocol"], "final snapshot", "{r:#}");
+        }
+    }
     assert_eq!(verdict("sigmoid-discrete-emerges", "mnist"), "not-measured");
     assert_eq!(
         verdict("noise-raises-perplexity", "fashion-mnist"),
@@ -186,6 +200,11 @@ fn the_quick_profile_gives_every_claim_row_a_verdict_and_a_robustness_class() {
         svg.matches("<circle").count() + svg.matches("<path").count(),
         with_value
     );
+    // Every figure of the real quick run keeps its points inside and its legends outside.
+    for id in repro::stages::figures::FIGURES {
+        let problems = layout_problems(&out.join("figures"), id);
+        assert!(problems.is_empty(), "{id}: {problems:#?}");
+    }
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("### Statements considered but not measured"));
     assert!(md.contains("| `last-layer-near-one`: "));

@@ -154,7 +154,7 @@ fn unknown_stage_name_lists_the_valid_ones() {
         .args(["run", "trian"])
         .assert()
         .code(2)
-        .stderr(contains("unknown stage `trian`; stages: data, train, activations, analysis, figures, report (or `all`)"));
+        .stderr(contains("unknown stage `trian`; stages: data, lr, train, activations, analysis, figures, report (or `all`)"));
 }
 
 #[test]

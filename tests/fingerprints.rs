@@ -96,11 +96,16 @@ fn the_shuffle_generator_belongs_to_training_only() {
     // src/rng.rs is used by model/shuffle.rs, which only the training loop uses. Stages
     // that read a network's parameters take them from model/settings.rs, which needs
     // neither; analysis uses the generator in tests only, which cannot change its outputs.
-    assert_eq!(changed_by_editing("src/rng.rs"), BTreeSet::from(["train"]));
-    // The training loop itself is training's alone too.
+    // The lr stage trains too (its grid of rates).
+    assert_eq!(
+        changed_by_editing("src/rng.rs"),
+        BTreeSet::from(["lr", "train"])
+    );
+    // The training loop itself is training's (and the rate selection's) alone too: the
+    // report reads the lr entries through results::lr_entry, not the stage.
     assert_eq!(
         changed_by_editing("src/model/train.rs"),
-        BTreeSet::from(["train"])
+        BTreeSet::from(["lr", "train"])
     );
 }
 
@@ -161,15 +166,16 @@ fn changed_by_upgrading(name: &str) -> BTreeSet<&'static str> {
 
 #[test]
 fn a_crate_upgrade_changes_the_stages_whose_code_uses_it() {
-    // libtorch's bindings: training and the forward passes, nothing else.
+    // libtorch's bindings: training, the rate selection and the forward passes, nothing
+    // else.
     assert_eq!(
         changed_by_upgrading("tch"),
-        BTreeSet::from(["activations", "train"])
+        BTreeSet::from(["activations", "lr", "train"])
     );
     // A dependency of a dependency counts: torch-sys comes in through tch.
     assert_eq!(
         changed_by_upgrading("torch-sys"),
-        BTreeSet::from(["activations", "train"])
+        BTreeSet::from(["activations", "lr", "train"])
     );
     // The HDF5 bindings, known to the code as `hdf5` (renamed in Cargo.toml).
     assert!(changed_by_upgrading("hdf5-metno").contains("activations"));

@@ -219,7 +219,7 @@ fn glorot_uniform_weights_and_zero_biases() {
 #[test]
 fn patience_stops_early_and_later_snapshots_never_change_best_or_final() {
     let mut s = settings(5);
-    s.lr = 1e-9; // nothing improves after epoch 0
+    s.lr = repro::model::Rate::Fixed(1e-9); // nothing improves after epoch 0
     s.stop = Stop::Patience { patience: 2 };
     s.snapshot_epochs = vec![];
     let (alone, snaps_alone, _) = run(5, s.clone());

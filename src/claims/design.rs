@@ -190,8 +190,8 @@ pub fn noise_reduces_saturation(e: &Evidence) -> Claim {
             .filter_map(|(other, adam)| {
                 Some((
                     other,
-                    e.selective(other, "best", other.depth)?,
-                    e.selective(adam, "best", adam.depth)?,
+                    e.selective(other, e.kept, other.depth)?,
+                    e.selective(adam, e.kept, adam.depth)?,
                 ))
             })
             .collect();

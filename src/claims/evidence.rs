@@ -23,7 +23,7 @@ pub struct ClaimData {
     metrics: BTreeMap<MetricKey, Vec<(i64, f64)>>,
     fractions: BTreeMap<(NetKey, String, usize), NodeFractions>,
     snapshots: BTreeMap<NetKey, BTreeSet<String>>,
-    /// The networks with a best snapshot, sorted.
+    /// Every network in the tables, sorted.
     pub nets: Vec<NetKey>,
     /// Every training seed in the tables.
     pub seeds: BTreeSet<i64>,
@@ -94,12 +94,7 @@ impl ClaimData {
                 .collect();
             d.fractions.insert(k, per_seed);
         }
-        let mut nets: Vec<NetKey> = d
-            .snapshots
-            .iter()
-            .filter(|(_, s)| s.contains("best"))
-            .map(|(n, _)| n.clone())
-            .collect();
+        let mut nets: Vec<NetKey> = d.snapshots.keys().cloned().collect();
         nets.sort();
         d.nets = nets;
         d
@@ -147,7 +142,10 @@ pub struct Evidence<'a> {
     pub data: &'a ClaimData,
     pub seeds: BTreeSet<i64>,
     pub t: Thresholds,
-    /// The networks with a best snapshot from one of the seeds, sorted.
+    /// The snapshot each network is judged by: `best` (the paper's early stopping on
+    /// validation error), or `final` (the protocol variant without it).
+    pub kept: &'a str,
+    /// The networks with a kept snapshot from one of the seeds, sorted.
     pub nets: Vec<NetKey>,
     pub datasets: &'a [String],
 }
@@ -182,12 +180,7 @@ pub fn node_kind(classes: &[f64], level: f64) -> NodeKind {
 }
 
 impl<'a> Evidence<'a> {
-    /// Every seed, the given thresholds.
-    pub fn all_seeds(data: &'a ClaimData, t: Thresholds) -> Self {
-        Evidence::new(data, data.seeds.clone(), t)
-    }
-
-    pub fn new(data: &'a ClaimData, seeds: BTreeSet<i64>, t: Thresholds) -> Self {
+    pub fn new(data: &'a ClaimData, seeds: BTreeSet<i64>, t: Thresholds, kept: &'a str) -> Self {
         let nets = data
             .nets
             .iter()
@@ -196,14 +189,14 @@ impl<'a> Evidence<'a> {
                     .range(
                         (
                             (*n).clone(),
-                            "best".to_string(),
+                            kept.to_string(),
                             0,
                             String::new(),
                             String::new(),
                             String::new(),
                         )..,
                     )
-                    .take_while(|(k, _)| &k.0 == *n && k.1 == "best")
+                    .take_while(|(k, _)| &k.0 == *n && k.1 == kept)
                     .any(|(_, v)| v.iter().any(|(s, _)| seeds.contains(s)))
             })
             .cloned()
@@ -212,6 +205,7 @@ impl<'a> Evidence<'a> {
             data,
             seeds,
             t,
+            kept,
             nets,
             datasets: &data.datasets,
         }
@@ -246,9 +240,9 @@ impl<'a> Evidence<'a> {
         (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
     }
 
-    /// Mean test perplexity of a hidden layer (best snapshot).
+    /// Mean test perplexity of a hidden layer (kept snapshot).
     pub fn perplexity(&self, net: &NetKey, layer: usize) -> Option<f64> {
-        self.metric(net, "best", layer, "patterns", "test", "mean_perplexity")
+        self.metric(net, self.kept, layer, "patterns", "test", "mean_perplexity")
     }
 
     /// The best snapshot's test perplexity of every hidden layer, if all are there.
@@ -258,7 +252,7 @@ impl<'a> Evidence<'a> {
 
     /// Test accuracy of a system in a layer (the network's own: layer depth + 1).
     pub fn accuracy(&self, net: &NetKey, layer: usize, system: &str) -> Option<f64> {
-        self.metric(net, "best", layer, system, "test", "accuracy")
+        self.metric(net, self.kept, layer, system, "test", "accuracy")
     }
 
     /// The network's own test accuracy (best snapshot).

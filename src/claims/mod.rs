@@ -27,7 +27,7 @@ mod width;
 
 pub use evidence::{node_kind, ClaimData, Evidence, NodeKind};
 pub use thresholds::{Threshold, Thresholds};
-pub use verdict::{Claim, RobustClass, Robustness, Row, Swept, Verdict};
+pub use verdict::{Claim, RobustClass, Robustness, Row, Swept, Variant, Verdict};
 
 use crate::results::{spearman, Axis, NetKey};
 
@@ -78,12 +78,38 @@ pub const CLAIMS: [Check; 40] = [
     design::noise_reduces_saturation,
 ];
 
-/// Every claim checked on `data` at the thresholds `t`, each row with its robustness.
+/// Every claim checked on `data` at the thresholds `t`, the networks judged by their
+/// best snapshots (the paper's protocol), each row with its robustness.
 pub fn check_all(data: &ClaimData, t: &Thresholds) -> Vec<Claim> {
+    check_all_kept(data, t, crate::results::network::BEST)
+}
+
+/// The same with the networks judged by another snapshot (`final`: no early stopping).
+pub fn check_all_kept(data: &ClaimData, t: &Thresholds, kept: &str) -> Vec<Claim> {
     CLAIMS
         .iter()
-        .map(|&check| robustness::assess(check, data, t))
+        .map(|&check| robustness::assess(check, data, t, kept))
         .collect()
+}
+
+/// Records on every row of `paper` its verdict under another protocol (`variant`, from
+/// `other`, the same claims checked another way), and whether that changes it.
+pub fn add_variant(paper: &mut [Claim], other: &[Claim], variant: &'static str) {
+    for (c, o) in paper.iter_mut().zip(other) {
+        debug_assert_eq!(c.id, o.id);
+        for r in &mut c.rows {
+            let Some(or) = o.rows.iter().find(|x| x.scope == r.scope) else {
+                continue;
+            };
+            r.variants.push(verdict::Variant {
+                protocol: variant,
+                verdict: or.verdict,
+                verdict_text: or.verdict_text,
+                measured: or.measured.clone(),
+                changes: or.verdict != r.verdict,
+            });
+        }
+    }
 }
 
 /// One row per configured dataset.

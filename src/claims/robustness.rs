@@ -18,8 +18,9 @@ type Flip = (String, Vec<f64>, [f64; 2]);
 pub const GRID: usize = 11;
 
 /// The claim at the configured thresholds and every seed, each row with its robustness.
-pub fn assess(check: Check, data: &ClaimData, t: &Thresholds) -> Claim {
-    let mut base = check(&Evidence::all_seeds(data, t.clone()));
+pub fn assess(check: Check, data: &ClaimData, t: &Thresholds, kept: &str) -> Claim {
+    let all = || data.seeds.clone();
+    let mut base = check(&Evidence::new(data, all(), t.clone(), kept));
     let verdict_of = |c: &Claim, scope: &str| {
         c.rows
             .iter()
@@ -34,7 +35,7 @@ pub fn assess(check: Check, data: &ClaimData, t: &Thresholds) -> Claim {
             .collect();
         let mut flipped: Vec<Vec<f64>> = vec![Vec::new(); base.rows.len()];
         for &v in &values {
-            let c = check(&Evidence::all_seeds(data, t.with(s.key, v)));
+            let c = check(&Evidence::new(data, all(), t.with(s.key, v), kept));
             for (i, row) in base.rows.iter().enumerate() {
                 let other = verdict_of(&c, &row.scope);
                 if other != row.verdict {
@@ -56,7 +57,7 @@ pub fn assess(check: Check, data: &ClaimData, t: &Thresholds) -> Claim {
     if seeds.len() >= 2 {
         for &left_out in &seeds {
             let subset: BTreeSet<i64> = seeds.iter().copied().filter(|&s| s != left_out).collect();
-            let c = check(&Evidence::new(data, subset, t.clone()));
+            let c = check(&Evidence::new(data, subset, t.clone(), kept));
             for (i, row) in base.rows.iter().enumerate() {
                 match verdict_of(&c, &row.scope) {
                     Verdict::NotMeasured if row.verdict != Verdict::NotMeasured => {

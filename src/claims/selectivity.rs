@@ -14,7 +14,7 @@ pub fn late_nodes_selective(e: &Evidence) -> Claim {
     let rows = per_dataset(e, |ds| {
         let shares = e
             .deep_nets(ds)
-            .filter_map(|n| e.selective(n, "best", n.depth))
+            .filter_map(|n| e.selective(n, e.kept, n.depth))
             .collect();
         match Summary::of(shares) {
             None => Row::not_measured(ds, format!("no {} with activation fractions", e.deep_text())),
@@ -53,8 +53,8 @@ pub fn early_nodes_mixed(e: &Evidence) -> Claim {
         let shares = e
             .deep_nets(ds)
             .filter_map(|n| {
-                let one = e.node_share(n, "best", 1, NodeKind::Mixed)?;
-                let two = e.node_share(n, "best", 2, NodeKind::Mixed)?;
+                let one = e.node_share(n, e.kept, 1, NodeKind::Mixed)?;
+                let two = e.node_share(n, e.kept, 2, NodeKind::Mixed)?;
                 Some((one + two) / 2.0)
             })
             .collect();
@@ -129,7 +129,7 @@ pub fn selectivity_needs_size(e: &Evidence) -> Claim {
     let rows = per_dataset(e, |ds| {
         let (mut small, mut large) = (Vec::new(), Vec::new());
         for n in e.paper_nets(ds) {
-            let Some(share) = e.selective(n, "best", n.depth) else {
+            let Some(share) = e.selective(n, e.kept, n.depth) else {
                 continue;
             };
             if n.depth >= e.t.deep_min_depth && n.width >= e.t.wide_min_width {

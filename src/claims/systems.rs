@@ -162,10 +162,10 @@ pub fn systems_reach_network(e: &Evidence) -> Claim {
         let shortfall = |split: &str| -> Vec<(f64, &NetKey)> {
             e.deep_nets(ds)
                 .filter_map(|n| {
-                    let network = e.metric(n, "best", n.depth + 1, "network", split, "accuracy")?;
+                    let network = e.metric(n, e.kept, n.depth + 1, "network", split, "accuracy")?;
                     let weakest = SYSTEMS
                         .iter()
-                        .map(|s| e.metric(n, "best", n.depth, s, split, "accuracy"))
+                        .map(|s| e.metric(n, e.kept, n.depth, s, split, "accuracy"))
                         .collect::<Option<Vec<f64>>>()?
                         .into_iter()
                         .fold(f64::MAX, f64::min);

@@ -21,13 +21,13 @@ fn with_snapshots<'e>(e: &'e Evidence, ds: &'e str, snapshots: &[&str]) -> Vec<&
 /// Later layers improve more over training than earlier ones.
 pub fn late_layers_improve_more(e: &Evidence) -> Claim {
     let rows = per_dataset(e, |ds| {
-        let gains: Vec<(f64, f64, &NetKey)> = with_snapshots(e, ds, &["epoch-1", "best"])
+        let gains: Vec<(f64, f64, &NetKey)> = with_snapshots(e, ds, &["epoch-1", e.kept])
             .into_iter()
             .filter(|n| n.depth >= 2)
             .filter_map(|n| {
                 let gain = |layer: usize| {
                     Some(
-                        e.metric(n, "best", layer, "combined", "test", "accuracy")?
+                        e.metric(n, e.kept, layer, "combined", "test", "accuracy")?
                             - e.metric(n, "epoch-1", layer, "combined", "test", "accuracy")?,
                     )
                 };
@@ -71,13 +71,13 @@ pub fn first_epoch_does_most(e: &Evidence) -> Claim {
     let min = e.t.first_epoch_share_min.value;
     let rows = per_dataset(e, |ds| {
         let mut shares = Vec::new();
-        for n in with_snapshots(e, ds, &["init", "epoch-1", "best"]) {
+        for n in with_snapshots(e, ds, &["init", "epoch-1", e.kept]) {
             let mut readers: Vec<(usize, &str)> = vec![(n.depth + 1, "network")];
             readers.extend(SYSTEMS.iter().map(|s| (n.depth, *s)));
             for (layer, system) in readers {
                 let acc = |s: &str| e.metric(n, s, layer, system, "test", "accuracy");
                 if let (Some(init), Some(one), Some(best)) =
-                    (acc("init"), acc("epoch-1"), acc("best"))
+                    (acc("init"), acc("epoch-1"), acc(e.kept))
                 {
                     if best > init {
                         shares.push((

@@ -80,6 +80,20 @@ pub struct Row {
     pub verdict: Verdict,
     pub verdict_text: &'static str,
     pub robustness: Option<Robustness>,
+    /// The verdict under other protocols (the final snapshot instead of the best...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<Variant>,
+}
+
+/// A row's verdict under another protocol than the paper's.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Variant {
+    pub protocol: &'static str,
+    pub verdict: Verdict,
+    pub verdict_text: &'static str,
+    pub measured: String,
+    /// Whether it differs from the paper protocol's verdict.
+    pub changes: bool,
 }
 
 impl Row {
@@ -94,6 +108,7 @@ impl Row {
             verdict,
             verdict_text: verdict.text(),
             robustness: None,
+            variants: Vec::new(),
         }
     }
 
@@ -106,6 +121,7 @@ impl Row {
             verdict: Verdict::NotMeasured,
             verdict_text: Verdict::NotMeasured.text(),
             robustness: None,
+            variants: Vec::new(),
         }
     }
 }

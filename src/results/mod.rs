@@ -15,6 +15,7 @@
 pub mod data_entry;
 pub mod derived;
 pub mod files;
+pub mod lr_entry;
 pub mod network;
 pub mod tables;
 

@@ -36,6 +36,10 @@ struct ActivationsTable {
     /// Samples per forward pass (in the key: another block size may round differently).
     #[serde(default = "default_batch")]
     batch_rows: usize,
+    /// Also each network's `final` (stopping-epoch) snapshot: the claims' protocol variant
+    /// without early stopping on validation error.
+    #[serde(default)]
+    final_snapshot: bool,
 }
 
 impl Default for ActivationsTable {
@@ -45,6 +49,7 @@ impl Default for ActivationsTable {
             compression: default_compression(),
             chunk_rows: default_chunk_rows(),
             batch_rows: default_batch(),
+            final_snapshot: false,
         }
     }
 }
@@ -62,8 +67,9 @@ fn default_batch() -> usize {
     5000
 }
 
-/// The snapshot labels a network's training writes.
-pub fn snapshot_labels(net: &NetworkParams) -> Vec<String> {
+/// The snapshot labels of a network that are analysed: those its training schedule
+/// writes, `best`, and `final` if asked for.
+pub fn snapshot_labels(net: &NetworkParams, with_final: bool) -> Vec<String> {
     let mut labels = vec!["init".to_string()];
     let settings = &net.settings;
     labels.extend(settings.snapshot_steps.iter().map(|s| format!("step-{s}")));
@@ -74,6 +80,9 @@ pub fn snapshot_labels(net: &NetworkParams) -> Vec<String> {
             .map(|e| format!("epoch-{e}")),
     );
     labels.push("best".into());
+    if with_final {
+        labels.push("final".into());
+    }
     labels
 }
 
@@ -116,7 +125,7 @@ impl StageImpl for ActivationsStage {
         for train in upstream.get("train").into_iter().flatten() {
             let net: NetworkParams =
                 serde_json::from_value(train.params.clone()).expect("train params round-trip");
-            for label in snapshot_labels(&net) {
+            for label in snapshot_labels(&net, t.final_snapshot) {
                 units.push(UnitSpec {
                     id: format!("{}@{label}", train.id),
                     params: json!({

@@ -21,13 +21,11 @@ use crate::model::stopping::rise;
 use crate::model::{
     device_name, train, Arch, NetworkParams, Rate, Stop, TrainData, TrainError, TrainSettings,
 };
+use crate::results::lr_entry::{selection_id, SELECTION};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use tch::Device;
-
-/// The file in an `lr` entry that the train stage reads.
-pub const SELECTION: &str = "selection.json";
 
 /// `[train.lr_selection]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -91,31 +89,6 @@ impl Grid {
         }
         Ok(())
     }
-}
-
-/// The unit id of a network's training configuration.
-pub fn selection_id(n: &NetworkParams) -> String {
-    let subset = if n.train_subset == 0 {
-        String::new()
-    } else {
-        format!("-n{}", n.train_subset)
-    };
-    format!(
-        "{}-{}-{}-{}-b{}{subset}",
-        n.dataset,
-        n.activation.name(),
-        n.settings.loss.name(),
-        n.settings.optimizer.name(),
-        n.settings.batch_size
-    )
-}
-
-/// The chosen rate recorded in an `lr` entry.
-pub fn chosen_rate(entry: &std::path::Path) -> Result<f64, UnitError> {
-    let v: Value = serde_json::from_str(&std::fs::read_to_string(entry.join(SELECTION))?)?;
-    v["chosen"]
-        .as_f64()
-        .ok_or_else(|| format!("{}: no chosen rate", entry.join(SELECTION).display()).into())
 }
 
 /// One rate's run.

@@ -4,7 +4,9 @@
 //! every unit it depends on (provenance).
 
 use crate::claims::unmeasured::UNMEASURED;
-use crate::claims::{check_all, ClaimData, RobustClass, Thresholds, Verdict};
+use crate::claims::{
+    add_variant, check_all, check_all_kept, ClaimData, RobustClass, Thresholds, Verdict,
+};
 use crate::engine::cache::read_manifest_at;
 use crate::engine::hash::sha256_hex;
 use crate::engine::stage::{
@@ -162,7 +164,9 @@ impl StageImpl for ReportStage {
         let rows = load_metrics(&analysis_dirs)?;
         let selectivity_dirs: Vec<&Path> = analysis
             .iter()
-            .filter(|(r, _)| r.id.ends_with("@best") || r.id.ends_with("@init"))
+            .filter(|(r, _)| {
+                r.id.ends_with("@best") || r.id.ends_with("@init") || r.id.ends_with("@final")
+            })
             .map(|(_, p)| p.as_path())
             .collect();
         let fractions = load_fractions(&selectivity_dirs)?;
@@ -170,7 +174,19 @@ impl StageImpl for ReportStage {
         let datasets_run: Vec<String> =
             by_stage("data").iter().map(|(r, _)| r.id.clone()).collect();
         let data = ClaimData::new(&rows, &fractions, datasets_run, class_size);
-        let claims = check_all(&data, &thresholds);
+        let mut claims = check_all(&data, &thresholds);
+        // The protocol variant without early stopping, where the final snapshots were
+        // analysed ([activations] final_snapshot).
+        let has_final = rows.iter().any(|r| r.snapshot == "final");
+        if has_final {
+            let fin = check_all_kept(&data, &thresholds, "final");
+            add_variant(&mut claims, &fin, "final snapshot");
+        }
+        let protocol_changes = claims
+            .iter()
+            .flat_map(|c| &c.rows)
+            .filter(|r| r.variants.iter().any(|v| v.changes))
+            .count();
         // Each claim row links to the figures it cites and their data.
         let mut claim_rows = Vec::new();
         for c in &claims {
@@ -243,7 +259,7 @@ impl StageImpl for ReportStage {
         let mut selections = Vec::new();
         for (r, dir) in by_stage("lr") {
             let s: Value = serde_json::from_str(&std::fs::read_to_string(
-                dir.join(crate::stages::lr::SELECTION),
+                dir.join(crate::results::lr_entry::SELECTION),
             )?)?;
             selections.push(json!({ "configuration": r.id, "selection": s }));
         }
@@ -260,6 +276,8 @@ impl StageImpl for ReportStage {
             "claim_rows": claims.iter().map(|c| c.rows.len()).sum::<usize>(),
             "robustness": robustness_counts,
             "robustness_figure": robustness_figure,
+            "protocols": if has_final { vec!["final snapshot"] } else { Vec::new() },
+            "protocol_changes": protocol_changes,
             "unmeasured": UNMEASURED,
             "reproduced": claims.iter().filter(|c| c.verdict == Verdict::Reproduced).count(),
             "measured": claims.iter().filter(|c| c.verdict != Verdict::NotMeasured).count(),

@@ -353,7 +353,10 @@ impl StageImpl for TrainStage {
                 // A selected rate is the lr stage's choice for this configuration: that
                 // entry is an input, so the choice enters the key through its bytes.
                 if net.settings.lr.fixed().is_none() {
-                    inputs.push(UnitRef::new("lr", &super::lr::selection_id(&net)));
+                    inputs.push(UnitRef::new(
+                        "lr",
+                        crate::results::lr_entry::selection_id(&net),
+                    ));
                 }
                 UnitSpec {
                     id,
@@ -371,7 +374,7 @@ impl StageImpl for TrainStage {
             let entry = job
                 .input_of("lr")
                 .ok_or("the network's rate is `select` but the unit has no lr input")?;
-            net.settings.lr = Rate::Fixed(super::lr::chosen_rate(entry)?);
+            net.settings.lr = Rate::Fixed(crate::results::lr_entry::chosen_rate(entry)?);
         }
         let threads = job.unit.params["threads"].as_u64().unwrap_or(1) as i32;
         tch::set_num_threads(threads);

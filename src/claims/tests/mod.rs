@@ -298,3 +298,74 @@ fn every_swept_threshold_is_a_configured_key_and_values_match_their_units() {
         }
     }
 }
+
+#[test]
+fn the_final_snapshot_variant_names_the_rows_it_changes() {
+    // The final snapshots: the best ones, except that Fashion-MNIST's last layers have not
+    // collapsed (perplexity 3 instead of 1.2).
+    let (mut rows, mut fractions) = world::world(&paper_world());
+    let finals: Vec<_> = rows
+        .iter()
+        .filter(|r| r.snapshot == "best")
+        .map(|r| {
+            let mut f = r.clone();
+            f.snapshot = "final".into();
+            if f.net.dataset == "fashion-mnist"
+                && f.metric == "mean_perplexity"
+                && f.layer == f.net.depth
+                && f.net.depth >= 4
+            {
+                f.value = 3.0;
+            }
+            f
+        })
+        .collect();
+    rows.extend(finals);
+    let final_fractions: Vec<_> = fractions
+        .iter()
+        .filter(|f| f.snapshot == "best")
+        .map(|f| {
+            let mut f = f.clone();
+            f.snapshot = "final".into();
+            f
+        })
+        .collect();
+    fractions.extend(final_fractions);
+    let data = ClaimData::new(
+        &rows,
+        &fractions,
+        DATASETS.iter().map(|d| d.to_string()).collect(),
+        DATASETS.iter().map(|d| (d.to_string(), 1000.0)).collect(),
+    );
+    let mut paper = check_all(&data, &thresholds());
+    let fin = check_all_kept(&data, &thresholds(), "final");
+    add_variant(&mut paper, &fin, "final snapshot");
+    let last = find(&paper, "last-layer-near-one");
+    assert_eq!(
+        last.rows[FASHION].verdict,
+        Verdict::Reproduced,
+        "the paper's protocol"
+    );
+    let v = &last.rows[FASHION].variants[0];
+    assert_eq!(
+        (v.protocol, v.verdict, v.changes),
+        ("final snapshot", Verdict::NotReproduced, true)
+    );
+    assert!(
+        !last.rows[0].variants[0].changes,
+        "MNIST's final snapshots are its best"
+    );
+    // Every row has its variant; only the rows that read the last layer's perplexity
+    // change.
+    let changed: Vec<&str> = paper
+        .iter()
+        .filter(|c| c.rows.iter().any(|r| r.variants.iter().any(|v| v.changes)))
+        .map(|c| c.id)
+        .collect();
+    assert!(changed.contains(&"last-layer-near-one"), "{changed:?}");
+    assert!(!changed.contains(&"combined-best-first"), "{changed:?}");
+    assert!(paper
+        .iter()
+        .flat_map(|c| &c.rows)
+        .all(|r| r.variants.len() == 1));
+}
