@@ -142,36 +142,52 @@ fn geometric_mean_perplexity(e: &Evidence, n: &NetKey) -> Option<f64> {
     Some((profile.iter().map(|p| p.ln()).sum::<f64>() / profile.len() as f64).exp())
 }
 
+/// A row comparing each network trained with another optimiser with its Adam twin:
+/// `value` of both, shown with `show`, reproduced if `holds(other, adam)` for every pair.
+fn twin_row(
+    e: &Evidence,
+    ds: &str,
+    value: impl Fn(&NetKey) -> Option<f64>,
+    show: impl Fn(f64) -> String,
+    what: &str,
+    holds: impl Fn(f64, f64) -> bool,
+) -> Row {
+    let pairs: Vec<(&NetKey, f64, f64)> = twins(e, ds)
+        .into_iter()
+        .filter_map(|(other, adam)| Some((other, value(other)?, value(adam)?)))
+        .collect();
+    if pairs.is_empty() {
+        return Row::not_measured(ds, NO_TWIN);
+    }
+    Row::measured(
+        ds,
+        pairs
+            .iter()
+            .map(|(n, other, adam)| {
+                format!(
+                    "{} {}: {}{what} vs Adam {}",
+                    n.shape(),
+                    n.optimizer.name(),
+                    show(*other),
+                    show(*adam)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        None,
+        pairs.iter().all(|(_, other, adam)| holds(*other, *adam)),
+    )
+}
+
 pub fn non_adaptive_optimiser_raises_perplexity(e: &Evidence) -> Claim {
     let rows = per_dataset(e, |ds| {
-        let pairs: Vec<(&NetKey, f64, f64)> = twins(e, ds)
-            .into_iter()
-            .filter_map(|(other, adam)| {
-                Some((
-                    other,
-                    geometric_mean_perplexity(e, other)?,
-                    geometric_mean_perplexity(e, adam)?,
-                ))
-            })
-            .collect();
-        if pairs.is_empty() {
-            return Row::not_measured(ds, NO_TWIN);
-        }
-        Row::measured(
+        twin_row(
+            e,
             ds,
-            pairs
-                .iter()
-                .map(|(n, other, adam)| {
-                    format!(
-                        "{} {}: {other:.1} vs Adam {adam:.1}",
-                        n.shape(),
-                        n.optimizer.name()
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("; "),
-            None,
-            pairs.iter().all(|(_, other, adam)| other > adam),
+            |n| geometric_mean_perplexity(e, n),
+            |v| format!("{v:.1}"),
+            "",
+            |other, adam| other > adam,
         )
     });
     Claim::new(
@@ -185,36 +201,13 @@ pub fn non_adaptive_optimiser_raises_perplexity(e: &Evidence) -> Claim {
 
 pub fn noise_reduces_saturation(e: &Evidence) -> Claim {
     let rows = per_dataset(e, |ds| {
-        let pairs: Vec<(&NetKey, f64, f64)> = twins(e, ds)
-            .into_iter()
-            .filter_map(|(other, adam)| {
-                Some((
-                    other,
-                    e.selective(other, e.kept, other.depth)?,
-                    e.selective(adam, e.kept, adam.depth)?,
-                ))
-            })
-            .collect();
-        if pairs.is_empty() {
-            return Row::not_measured(ds, NO_TWIN);
-        }
-        Row::measured(
+        twin_row(
+            e,
             ds,
-            pairs
-                .iter()
-                .map(|(n, other, adam)| {
-                    format!(
-                        "{} {}: {} of last-layer nodes selective vs Adam {}",
-                        n.shape(),
-                        n.optimizer.name(),
-                        pct(*other),
-                        pct(*adam)
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("; "),
-            None,
-            pairs.iter().all(|(_, other, adam)| other < adam),
+            |n| e.selective(n, e.kept, n.depth),
+            pct,
+            " of last-layer nodes selective",
+            |other, adam| other < adam,
         )
     });
     Claim::new(

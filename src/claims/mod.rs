@@ -117,6 +117,34 @@ fn per_dataset(e: &Evidence, row: impl Fn(&str) -> Row) -> Vec<Row> {
     e.datasets.iter().map(|ds| row(ds)).collect()
 }
 
+/// A row from a median over networks: "{lead}{median}{what}, over N networks (range min
+/// to max)", the values printed with `show`, its value the median, held to `ok`; `none`
+/// says why there is no value at all.
+fn median_row(
+    ds: &str,
+    values: Vec<f64>,
+    none: impl FnOnce() -> String,
+    (lead, what): (&str, &str),
+    show: impl Fn(f64) -> String,
+    ok: impl Fn(f64) -> bool,
+) -> Row {
+    match crate::results::Summary::of(values) {
+        None => Row::not_measured(ds, none()),
+        Some(s) => Row::measured(
+            ds,
+            format!(
+                "{lead}{}{what}, over {} networks (range {} to {})",
+                show(s.median),
+                s.n,
+                show(s.min),
+                show(s.max)
+            ),
+            Some(s.median),
+            ok(s.median),
+        ),
+    }
+}
+
 /// A share as a percentage: "67%" ("never" for the infinite share of a network that
 /// never gets there).
 fn pct(v: f64) -> String {

@@ -4,8 +4,8 @@
 use super::evidence::Evidence;
 use super::transition::steepest_fall;
 use super::verdict::{Claim, Row};
-use super::{pct, per_dataset, trend};
-use crate::results::{Axis, Summary};
+use super::{median_row, pct, per_dataset, trend};
+use crate::results::Axis;
 
 /// Late-layer perplexity near 1.
 pub fn last_layer_near_one(e: &Evidence) -> Claim {
@@ -15,18 +15,14 @@ pub fn last_layer_near_one(e: &Evidence) -> Claim {
             .deep_nets(ds)
             .filter_map(|n| e.perplexity(n, n.depth))
             .collect();
-        match Summary::of(last) {
-            None => Row::not_measured(ds, format!("no {}", e.deep_text())),
-            Some(s) => Row::measured(
-                ds,
-                format!(
-                    "median {:.2} over {} networks (range {:.2} to {:.2})",
-                    s.median, s.n, s.min, s.max
-                ),
-                Some(s.median),
-                s.median <= max,
-            ),
-        }
+        median_row(
+            ds,
+            last,
+            || format!("no {}", e.deep_text()),
+            ("median ", ""),
+            |v| format!("{v:.2}"),
+            |m| m <= max,
+        )
     });
     Claim::new(
         "last-layer-near-one",
@@ -49,21 +45,17 @@ pub fn first_layers_near_class_size(e: &Evidence) -> Claim {
             .deep_nets(ds)
             .filter_map(|n| Some(e.perplexity(n, 1)?.min(e.perplexity(n, 2)?) / cs))
             .collect();
-        match Summary::of(shares) {
-            None => Row::not_measured(ds, format!("no {}", e.deep_text())),
-            Some(s) => Row::measured(
-                ds,
-                format!(
-                    "median {} of the class size ({cs:.0} test samples), over {} networks (range {} to {})",
-                    pct(s.median),
-                    s.n,
-                    pct(s.min),
-                    pct(s.max)
-                ),
-                Some(s.median),
-                s.median >= min,
+        median_row(
+            ds,
+            shares,
+            || format!("no {}", e.deep_text()),
+            (
+                "median ",
+                &format!(" of the class size ({cs:.0} test samples)"),
             ),
-        }
+            pct,
+            |m| m >= min,
+        )
     });
     Claim::new(
         "first-layers-near-class-size",

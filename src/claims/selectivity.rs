@@ -4,7 +4,7 @@
 
 use super::evidence::{Evidence, NodeKind};
 use super::verdict::{Claim, Row};
-use super::{pct, per_dataset};
+use super::{median_row, pct, per_dataset};
 use crate::results::Summary;
 
 const SELECTIVE: &str = "a node is selective if every class's train activation fraction is at most selective_fraction or at least 1 - selective_fraction, and it is on for some class and off for another";
@@ -16,21 +16,14 @@ pub fn late_nodes_selective(e: &Evidence) -> Claim {
             .deep_nets(ds)
             .filter_map(|n| e.selective(n, e.kept, n.depth))
             .collect();
-        match Summary::of(shares) {
-            None => Row::not_measured(ds, format!("no {} with activation fractions", e.deep_text())),
-            Some(s) => Row::measured(
-                ds,
-                format!(
-                    "median {} of last-hidden-layer nodes selective over {} networks (range {} to {})",
-                    pct(s.median),
-                    s.n,
-                    pct(s.min),
-                    pct(s.max)
-                ),
-                Some(s.median),
-                s.median >= min,
-            ),
-        }
+        median_row(
+            ds,
+            shares,
+            || format!("no {} with activation fractions", e.deep_text()),
+            ("median ", " of last-hidden-layer nodes selective"),
+            pct,
+            |m| m >= min,
+        )
     });
     Claim::new(
         "late-nodes-selective",
@@ -58,21 +51,17 @@ pub fn early_nodes_mixed(e: &Evidence) -> Claim {
                 Some((one + two) / 2.0)
             })
             .collect();
-        match Summary::of(shares) {
-            None => Row::not_measured(ds, format!("no {} with activation fractions", e.deep_text())),
-            Some(s) => Row::measured(
-                ds,
-                format!(
-                    "median {} of layer-1 and layer-2 nodes undecided on two or more classes, over {} networks (range {} to {})",
-                    pct(s.median),
-                    s.n,
-                    pct(s.min),
-                    pct(s.max)
-                ),
-                Some(s.median),
-                s.median >= min,
+        median_row(
+            ds,
+            shares,
+            || format!("no {} with activation fractions", e.deep_text()),
+            (
+                "median ",
+                " of layer-1 and layer-2 nodes undecided on two or more classes",
             ),
-        }
+            pct,
+            |m| m >= min,
+        )
     });
     Claim::new(
         "early-nodes-mixed",

@@ -5,7 +5,7 @@
 
 use super::evidence::Evidence;
 use super::verdict::{Claim, Row};
-use super::{per_dataset, points, trend};
+use super::{median_row, per_dataset, points, trend};
 use crate::results::{Axis, NetKey, Summary};
 
 pub const SYSTEMS: [&str; 3] = ["discrete", "continuous", "combined"];
@@ -89,20 +89,21 @@ pub fn spread_shrinks_with_layer(e: &Evidence) -> Claim {
             .deep_nets(ds)
             .filter_map(|n| Some(spread(e, n, 1)? - spread(e, n, n.depth)?))
             .collect();
-        match Summary::of(shrink) {
-            None => Row::not_measured(ds, format!("no {}", e.deep_text())),
-            Some(s) => Row::measured(
+        {
+            // A comparison with 0: no threshold, so no value for the figure.
+            let mut row = median_row(
                 ds,
-                format!(
-                    "the spread shrinks by a median {} points from layer 1 to the last hidden layer, over {} networks (range {} to {})",
-                    points(s.median),
-                    s.n,
-                    points(s.min),
-                    points(s.max)
+                shrink,
+                || format!("no {}", e.deep_text()),
+                (
+                    "the spread shrinks by a median ",
+                    " points from layer 1 to the last hidden layer",
                 ),
-                None,
-                s.median > 0.0,
-            ),
+                points,
+                |m| m > 0.0,
+            );
+            row.value = None;
+            row
         }
     });
     Claim::new(
@@ -262,20 +263,20 @@ pub fn later_layers_classify_better(e: &Evidence) -> Claim {
                 Some(e.accuracy(n, n.depth, "combined")? - e.accuracy(n, 1, "combined")?)
             })
             .collect();
-        match Summary::of(gains) {
-            None => Row::not_measured(ds, format!("no {}", e.deep_text())),
-            Some(s) => Row::measured(
+        {
+            let mut row = median_row(
                 ds,
-                format!(
-                    "the last hidden layer's combined system is a median {} points above layer 1's, over {} networks (range {} to {})",
-                    points(s.median),
-                    s.n,
-                    points(s.min),
-                    points(s.max)
+                gains,
+                || format!("no {}", e.deep_text()),
+                (
+                    "the last hidden layer's combined system is a median ",
+                    " points above layer 1's",
                 ),
-                None,
-                s.median > 0.0,
-            ),
+                points,
+                |m| m > 0.0,
+            );
+            row.value = None;
+            row
         }
     });
     Claim::new(

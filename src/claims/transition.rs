@@ -5,7 +5,7 @@
 use super::evidence::Evidence;
 use super::robustness::short;
 use super::verdict::{Claim, Row};
-use super::{pct, per_dataset};
+use super::{median_row, pct, per_dataset};
 use crate::results::{NetKey, Summary};
 
 /// Layers from the last one at or above `high` x class size to the first one at or
@@ -216,18 +216,17 @@ pub fn transition_uneven(e: &Evidence) -> Claim {
             .iter()
             .filter_map(|(_, p)| concentration(p, cs))
             .collect();
-        match Summary::of(values) {
-            None => Row::not_measured(ds, format!("no {} whose perplexity falls", e.deep_text())),
-            Some(s) => Row::measured(
-                ds,
-                format!(
-                    "the steepest layer holds a median {:.1} times an even share of the fall, over {} networks (range {:.1} to {:.1})",
-                    s.median, s.n, s.min, s.max
-                ),
-                Some(s.median),
-                s.median >= min,
+        median_row(
+            ds,
+            values,
+            || format!("no {} whose perplexity falls", e.deep_text()),
+            (
+                "the steepest layer holds a median ",
+                " times an even share of the fall",
             ),
-        }
+            |v| format!("{v:.1}"),
+            |m| m >= min,
+        )
     });
     Claim::new(
         "transition-uneven",
@@ -344,21 +343,17 @@ pub fn early_compression(e: &Evidence) -> Claim {
                 transition_end(p, cs, low).map_or(f64::INFINITY, |l| l as f64 / n.depth as f64)
             })
             .collect();
-        match Summary::of(ends) {
-            None => Row::not_measured(ds, format!("no {}", e.deep_text())),
-            Some(s) => Row::measured(
-                ds,
-                format!(
-                    "the transition ends a median {} of the way through the network, over {} networks (range {} to {})",
-                    pct(s.median),
-                    s.n,
-                    pct(s.min),
-                    pct(s.max)
-                ),
-                Some(s.median),
-                s.median <= max,
+        median_row(
+            ds,
+            ends,
+            || format!("no {}", e.deep_text()),
+            (
+                "the transition ends a median ",
+                " of the way through the network",
             ),
-        }
+            pct,
+            |m| m <= max,
+        )
     });
     Claim::new(
         "early-compression",
