@@ -159,17 +159,37 @@ fn twin_row(
     if pairs.is_empty() {
         return Row::not_measured(ds, NO_TWIN);
     }
+    // A comparison of set-ups means little if one side never converged: say so.
+    let capped = |n: &NetKey| {
+        e.data.capped.get(n).filter(|s| !s.is_empty()).map(|seeds| {
+            format!(
+                " ({} reached the epoch cap unconverged, seed {})",
+                n.optimizer.name(),
+                seeds
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+    };
     Row::measured(
         ds,
         pairs
             .iter()
             .map(|(n, other, adam)| {
+                let adam_net = twins(e, ds)
+                    .into_iter()
+                    .find(|(o, _)| o == n)
+                    .map(|(_, a)| a);
                 format!(
-                    "{} {}: {}{what} vs Adam {}",
+                    "{} {}: {}{what} vs Adam {}{}{}",
                     n.shape(),
                     n.optimizer.name(),
                     show(*other),
-                    show(*adam)
+                    show(*adam),
+                    capped(n).unwrap_or_default(),
+                    adam_net.and_then(capped).unwrap_or_default()
                 )
             })
             .collect::<Vec<_>>()

@@ -31,6 +31,9 @@ pub struct ClaimData {
     pub datasets: Vec<String>,
     /// Mean number of test samples per class, per dataset (the ceiling of perplexity).
     pub class_size: BTreeMap<String, f64>,
+    /// The seeds of each network whose training reached the epoch cap before its stopping
+    /// rule fired (from the train entries; empty where unknown).
+    pub capped: BTreeMap<NetKey, Vec<i64>>,
 }
 
 impl ClaimData {

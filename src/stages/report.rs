@@ -173,7 +173,20 @@ impl StageImpl for ReportStage {
         let class_size = class_sizes(&by_stage("data"))?;
         let datasets_run: Vec<String> =
             by_stage("data").iter().map(|(r, _)| r.id.clone()).collect();
-        let data = ClaimData::new(&rows, &fractions, datasets_run, class_size);
+        let mut data = ClaimData::new(&rows, &fractions, datasets_run, class_size);
+        // Which networks reached the epoch cap unconverged: comparisons between training
+        // set-ups (Sec. 6) must say when one side did not converge.
+        for (_, dir) in by_stage("train") {
+            let n: Value =
+                serde_json::from_str(&std::fs::read_to_string(dir.join("network.json"))?)?;
+            if n["stopped_by_rule"] == false {
+                let p: crate::model::NetworkParams = serde_json::from_value(n["params"].clone())?;
+                data.capped
+                    .entry(crate::results::NetKey::of(&p))
+                    .or_default()
+                    .push(p.settings.seed as i64);
+            }
+        }
         let mut claims = check_all(&data, &thresholds);
         // The protocol variant without early stopping, where the final snapshots were
         // analysed ([activations] final_snapshot).

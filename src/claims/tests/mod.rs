@@ -369,3 +369,27 @@ fn the_final_snapshot_variant_names_the_rows_it_changes() {
         .flat_map(|c| &c.rows)
         .all(|r| r.variants.len() == 1));
 }
+
+#[test]
+fn a_twin_that_never_converged_is_named_in_the_sec6_rows() {
+    let mut data = data(&paper_world());
+    let sgd = crate::results::NetKey {
+        optimizer: crate::model::settings::Optimizer::Sgd,
+        ..crate::results::NetKey::new("fashion-mnist", 4, 100)
+    };
+    data.capped.insert(sgd, vec![1, 2]);
+    let all = check_all(&data, &thresholds());
+    for id in ["noise-raises-perplexity", "noise-reduces-saturation"] {
+        let c = find(&all, id);
+        assert!(
+            c.rows[FASHION]
+                .measured
+                .contains("(sgd reached the epoch cap unconverged, seed 1, 2)"),
+            "{c:#?}"
+        );
+        assert!(
+            !c.rows[0].measured.contains("unconverged"),
+            "MNIST's twin converged"
+        );
+    }
+}
