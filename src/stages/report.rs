@@ -180,7 +180,8 @@ impl StageImpl for ReportStage {
             let n: Value =
                 serde_json::from_str(&std::fs::read_to_string(dir.join("network.json"))?)?;
             if n["stopped_by_rule"] == false {
-                let p: crate::model::NetworkParams = serde_json::from_value(n["params"].clone())?;
+                let p: crate::model::settings::NetworkParams =
+                    serde_json::from_value(n["params"].clone())?;
                 data.capped
                     .entry(crate::results::NetKey::of(&p))
                     .or_default()
