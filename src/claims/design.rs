@@ -152,9 +152,9 @@ fn twin_row(
     what: &str,
     holds: impl Fn(f64, f64) -> bool,
 ) -> Row {
-    let pairs: Vec<(&NetKey, f64, f64)> = twins(e, ds)
+    let pairs: Vec<(&NetKey, &NetKey, f64, f64)> = twins(e, ds)
         .into_iter()
-        .filter_map(|(other, adam)| Some((other, value(other)?, value(adam)?)))
+        .filter_map(|(other, adam)| Some((other, adam, value(other)?, value(adam)?)))
         .collect();
     if pairs.is_empty() {
         return Row::not_measured(ds, NO_TWIN);
@@ -177,11 +177,7 @@ fn twin_row(
         ds,
         pairs
             .iter()
-            .map(|(n, other, adam)| {
-                let adam_net = twins(e, ds)
-                    .into_iter()
-                    .find(|(o, _)| o == n)
-                    .map(|(_, a)| a);
+            .map(|(n, adam_net, other, adam)| {
                 format!(
                     "{} {}: {}{what} vs Adam {}{}{}",
                     n.shape(),
@@ -189,13 +185,13 @@ fn twin_row(
                     show(*other),
                     show(*adam),
                     capped(n).unwrap_or_default(),
-                    adam_net.and_then(capped).unwrap_or_default()
+                    capped(adam_net).unwrap_or_default()
                 )
             })
             .collect::<Vec<_>>()
             .join("; "),
         None,
-        pairs.iter().all(|(_, other, adam)| holds(*other, *adam)),
+        pairs.iter().all(|(_, _, other, adam)| holds(*other, *adam)),
     )
 }
 

@@ -22,9 +22,8 @@ type BySeed = BTreeMap<i64, BTreeMap<usize, Vec<(usize, f64)>>>;
 pub struct ClaimData {
     metrics: BTreeMap<MetricKey, Vec<(i64, f64)>>,
     fractions: BTreeMap<(NetKey, String, usize), NodeFractions>,
-    snapshots: BTreeMap<NetKey, BTreeSet<String>>,
-    /// Every network in the tables, sorted.
-    pub nets: Vec<NetKey>,
+    /// Per network (sorted), the snapshots analysed and the seeds that have each.
+    snapshots: BTreeMap<NetKey, BTreeMap<String, BTreeSet<i64>>>,
     /// Every training seed in the tables.
     pub seeds: BTreeSet<i64>,
     /// The configured datasets, in order.
@@ -65,7 +64,9 @@ impl ClaimData {
             d.snapshots
                 .entry(r.net.clone())
                 .or_default()
-                .insert(r.snapshot.clone());
+                .entry(r.snapshot.clone())
+                .or_default()
+                .insert(r.seed);
         }
         let mut nodes: BTreeMap<(NetKey, String, usize), BySeed> = BTreeMap::new();
         for f in fractions
@@ -97,9 +98,6 @@ impl ClaimData {
                 .collect();
             d.fractions.insert(k, per_seed);
         }
-        let mut nets: Vec<NetKey> = d.snapshots.keys().cloned().collect();
-        nets.sort();
-        d.nets = nets;
         d
     }
 }
@@ -185,24 +183,14 @@ pub fn node_kind(classes: &[f64], level: f64) -> NodeKind {
 impl<'a> Evidence<'a> {
     pub fn new(data: &'a ClaimData, seeds: BTreeSet<i64>, t: Thresholds, kept: &'a str) -> Self {
         let nets = data
-            .nets
+            .snapshots
             .iter()
-            .filter(|n| {
-                data.metrics
-                    .range(
-                        (
-                            (*n).clone(),
-                            kept.to_string(),
-                            0,
-                            String::new(),
-                            String::new(),
-                            String::new(),
-                        )..,
-                    )
-                    .take_while(|(k, _)| &k.0 == *n && k.1 == kept)
-                    .any(|(_, v)| v.iter().any(|(s, _)| seeds.contains(s)))
+            .filter(|(_, snaps)| {
+                snaps
+                    .get(kept)
+                    .is_some_and(|have| have.iter().any(|s| seeds.contains(s)))
             })
-            .cloned()
+            .map(|(n, _)| n.clone())
             .collect();
         Evidence {
             data,
@@ -274,7 +262,7 @@ impl<'a> Evidence<'a> {
             .snapshots
             .get(net)
             .into_iter()
-            .flatten()
+            .flat_map(|snaps| snaps.keys())
             .map(|s| s.as_str())
             .collect()
     }

@@ -14,12 +14,12 @@
 //! configuration then trains at the chosen rate: the train unit reads the choice from this
 //! entry, which is its input (a changed grid reruns the selection and the networks).
 
-use super::train::{expand_networks, load_tensors};
+use super::train::{expand_networks, load_training_data};
 use crate::engine::stage::{ConfigIssue, StageImpl, UnitError, UnitJob, UnitOutcome, UnitSpec};
 use crate::engine::unit::UnitRef;
 use crate::model::stopping::rise;
 use crate::model::{
-    device_name, train, Arch, NetworkParams, Rate, Stop, TrainData, TrainError, TrainSettings,
+    device_name, train, Arch, NetworkParams, Rate, Stop, TrainError, TrainSettings,
 };
 use crate::results::lr_entry::{selection_id, SELECTION};
 use serde::{Deserialize, Serialize};
@@ -216,22 +216,13 @@ impl StageImpl for LrStage {
         let data_dir = job
             .input_of("data")
             .ok_or("the lr unit has no data input")?;
-        let info: Value =
-            serde_json::from_str(&std::fs::read_to_string(data_dir.join("dataset.json"))?)?;
         let subset = p["train_subset"].as_u64().unwrap_or(0) as usize;
-        let (x_train, y_train, features) = load_tensors(data_dir, "train", subset, self.device)?;
-        let (x_val, y_val, _) = load_tensors(data_dir, "val", 0, self.device)?;
-        let data = TrainData {
-            x_train,
-            y_train,
-            x_val,
-            y_val,
-        };
+        let (data, features, classes) = load_training_data(data_dir, subset, self.device)?;
         let arch = Arch {
             inputs: features,
             depth: grid.depth,
             width: grid.width,
-            classes: info["classes"].as_u64().unwrap_or(10) as usize,
+            classes,
             activation: serde_json::from_value(p["activation"].clone())?,
         };
         job.progress.phase("rates", grid.rates.len() as u64);

@@ -174,11 +174,17 @@ impl StageImpl for ReportStage {
         let datasets_run: Vec<String> =
             by_stage("data").iter().map(|(r, _)| r.id.clone()).collect();
         let mut data = ClaimData::new(&rows, &fractions, datasets_run, class_size);
-        // Which networks reached the epoch cap unconverged: comparisons between training
-        // set-ups (Sec. 6) must say when one side did not converge.
-        for (_, dir) in by_stage("train") {
+        // Every trained network's summary, read once: the claims, the training table and
+        // the methods use it.
+        let mut per_unit = Vec::new();
+        for (r, dir) in by_stage("train") {
             let n: Value =
                 serde_json::from_str(&std::fs::read_to_string(dir.join("network.json"))?)?;
+            per_unit.push((r.id.clone(), n));
+        }
+        // Which networks reached the epoch cap unconverged: comparisons between training
+        // set-ups (Sec. 6) must say when one side did not converge.
+        for (_, n) in &per_unit {
             if n["stopped_by_rule"] == false {
                 let p: crate::model::settings::NetworkParams =
                     serde_json::from_value(n["params"].clone())?;
@@ -234,12 +240,9 @@ impl StageImpl for ReportStage {
         // Training settings, seeds, data digests and per-stage provenance.
         let mut networks = Vec::new();
         let mut trained = Vec::new();
-        let mut per_unit = Vec::new();
-        for (r, dir) in by_stage("train") {
-            let n: Value =
-                serde_json::from_str(&std::fs::read_to_string(dir.join("network.json"))?)?;
+        for (unit, n) in &per_unit {
             trained.push(json!({
-                "unit": r.id,
+                "unit": unit,
                 "stop_epoch": n["stop_epoch"],
                 "stop_reason": n["stop_reason"],
                 "unstable_epochs": n["unstable_epochs"].as_array().map_or(0, |a| a.len()),
@@ -247,8 +250,7 @@ impl StageImpl for ReportStage {
                 "epochs_run": n["epochs_run"],
                 "test_acc": n["test_acc"].as_f64().map(|a| format!("{:.2}%", 100.0 * a)),
             }));
-            per_unit.push((r.id.clone(), n.clone()));
-            networks.push(n);
+            networks.push(n.clone());
         }
         std::fs::write(
             job.out_dir.join(results::DIR).join(results::TRAINING),

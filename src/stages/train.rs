@@ -381,14 +381,9 @@ impl StageImpl for TrainStage {
         let data_dir = job
             .input_of("data")
             .ok_or("the train unit has no data input")?;
-        let info: Value =
-            serde_json::from_str(&std::fs::read_to_string(data_dir.join("dataset.json"))?)?;
-        let classes = info["classes"].as_u64().unwrap_or(10) as usize;
         let device = self.device;
-        let (x_train, y_train, features) =
-            load_tensors(data_dir, "train", net.train_subset, device)?;
-        let (x_val, y_val, _) = load_tensors(data_dir, "val", 0, device)?;
-        let n_train = x_train.size()[0] as usize;
+        let (data, features, classes) = load_training_data(data_dir, net.train_subset, device)?;
+        let n_train = data.x_train.size()[0] as usize;
         let settings = &net.settings;
         let steps = n_train.div_ceil(settings.batch_size);
         if let Some(&s) = settings.snapshot_steps.iter().find(|&&s| s > steps) {
@@ -402,12 +397,6 @@ impl StageImpl for TrainStage {
             width: net.width,
             classes,
             activation: net.activation,
-        };
-        let data = TrainData {
-            x_train,
-            y_train,
-            x_val,
-            y_val,
         };
         let snap_dir = job.out_dir.join("snapshots");
         std::fs::create_dir_all(&snap_dir)?;
@@ -491,6 +480,28 @@ impl StageImpl for TrainStage {
             }),
         })
     }
+}
+
+/// What training reads from a data entry, on `device`: the train split (its first
+/// `subset` samples; 0: all of it) and the validation split, with the number of input
+/// features and of classes.
+pub fn load_training_data(
+    data_dir: &Path,
+    subset: usize,
+    device: Device,
+) -> Result<(TrainData, usize, usize), UnitError> {
+    let info: Value =
+        serde_json::from_str(&std::fs::read_to_string(data_dir.join("dataset.json"))?)?;
+    let classes = info["classes"].as_u64().unwrap_or(10) as usize;
+    let (x_train, y_train, features) = load_tensors(data_dir, "train", subset, device)?;
+    let (x_val, y_val, _) = load_tensors(data_dir, "val", 0, device)?;
+    let data = TrainData {
+        x_train,
+        y_train,
+        x_val,
+        y_val,
+    };
+    Ok((data, features, classes))
 }
 
 /// A split as (images [N, features] float, labels [N] int64) on `device`; `limit` > 0
