@@ -173,6 +173,66 @@ fn a_failing_command_leaves_no_entry_and_keep_going_runs_the_rest() {
     assert!(p.staging_leftovers().is_empty());
 }
 
+/// The unit logs under `<cache>/.logs/<run>/<stage>/<unit>.log` for one unit, over all runs.
+fn unit_logs(p: &TestProject, stage: &str, file: &str) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for run in std::fs::read_dir(p.cache().join(".logs")).unwrap() {
+        let log = run.unwrap().path().join(stage).join(file);
+        if log.is_file() {
+            found.push(log);
+        }
+    }
+    found
+}
+
+#[test]
+fn a_failed_units_log_survives_is_named_and_explained() {
+    for jobs in ["1", "2"] {
+        let p = project_with_pipeline(3, 2);
+        std::fs::write(
+            p.path().join("count.sh"),
+            "echo 'reading the split' ; echo 'cannot count: no such column' >&2; exit 3\n",
+        )
+        .unwrap();
+        let out = p
+            .repro()
+            .args(["run", "all", "--keep-going", "--jobs", jobs])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "--jobs {jobs}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let logs = unit_logs(&p, "count", "tiny.log");
+        assert_eq!(
+            logs.len(),
+            1,
+            "one log for the one failed run (--jobs {jobs})"
+        );
+        let log = std::fs::read_to_string(&logs[0]).unwrap();
+        // The failure message names the log, and the log holds the command's output (both
+        // streams) and how the unit ended.
+        assert!(
+            stderr.contains(&format!("log: {}", logs[0].display())),
+            "--jobs {jobs}: {stderr}"
+        );
+        assert!(log.starts_with("unit count/tiny\nkey "), "{log}");
+        assert!(log.contains("reading the split"), "{log}");
+        assert!(log.contains("cannot count: no such column"), "{log}");
+        assert!(log.contains("ended: failed"), "{log}");
+        // Units that succeeded keep their logs too.
+        let ok = unit_logs(&p, "slow", "all.log");
+        assert_eq!(ok.len(), 1);
+        assert!(std::fs::read_to_string(&ok[0])
+            .unwrap()
+            .contains("ended: done in"));
+        p.repro()
+            .args(["status", "--explain", "count/tiny"])
+            .assert()
+            .success()
+            .stdout(contains(format!("log       {}", logs[0].display())))
+            .stdout(contains("| ").and(contains("ended: failed")));
+    }
+}
+
 /// Starts `repro run slow` with the `hold` file in place and returns once the unit has
 /// written the first half of its output into its staging folder.
 fn start_held_slow_run(p: &TestProject) -> (std::process::Child, std::path::PathBuf) {

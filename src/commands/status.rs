@@ -3,6 +3,7 @@
 use anyhow::Result;
 use repro::engine::slurm::in_flight;
 use repro::engine::timings::per_stage;
+use repro::engine::unit_log;
 use repro::engine::{Reason, Status};
 use repro::project::Project;
 use repro::stages::builtin_fingerprint_inputs;
@@ -92,6 +93,9 @@ pub fn timings(project: &Project) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// How many of a log's last lines `--explain` shows.
+const LOG_TAIL: usize = 15;
+
 pub fn explain(project: &Project, name: &str) -> Result<ExitCode> {
     let plan = project.plan(&BTreeSet::new())?;
     let Some(u) = plan.units.iter().find(|u| u.unit.to_string() == name) else {
@@ -130,6 +134,15 @@ pub fn explain(project: &Project, name: &str) -> Result<ExitCode> {
     println!("inputs    (content digest of each input's outputs)");
     for (input, digest) in &ing.inputs {
         println!("            {input:<44} {}", short(digest));
+    }
+    match unit_log::latest_log(&project.cache, &u.unit) {
+        None => println!("log       none (the unit has not run with this cache)"),
+        Some(path) => {
+            println!("log       {}", path.display());
+            for line in unit_log::tail(&path, LOG_TAIL)? {
+                println!("          | {line}");
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -18,6 +18,7 @@ pub mod slurm;
 pub mod stage;
 pub mod timings;
 pub mod unit;
+pub mod unit_log;
 
 pub use cache::Cache;
 pub use key::Reason;

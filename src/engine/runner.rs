@@ -9,6 +9,7 @@ use super::node::StageNode;
 use super::plan::{Plan, PlannedUnit};
 use super::stage::{UnitJob, UnitOutcome, UnitProgress, UnitSpec};
 use super::unit::UnitRef;
+use super::unit_log::{Tee, UnitLog};
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
@@ -127,21 +128,27 @@ pub fn run_unit_args(planned: &PlannedUnit, key: &str, run_id: &str) -> Vec<Stri
 }
 
 /// Runs one unit as a `repro run-unit` child process. Its relayed progress lines go to
-/// `progress`; the tail of its other stderr lines is the error if it fails.
+/// `progress`; its stdout and every other stderr line go to `log`, and the last of those
+/// lines are the error if it fails.
 fn run_in_worker(
     launcher: &[String],
     planned: &PlannedUnit,
     key: &str,
     run_id: &str,
     progress: &dyn UnitProgress,
+    log: Option<&UnitLog>,
 ) -> Result<Duration, String> {
     use std::io::BufRead;
     let clock = Instant::now();
+    let stdout = match log.map(UnitLog::stdio) {
+        Some(Ok(file)) => std::process::Stdio::from(file),
+        _ => std::process::Stdio::null(),
+    };
     let mut child = std::process::Command::new(&launcher[0])
         .args(&launcher[1..])
         .args(run_unit_args(planned, key, run_id))
         .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
+        .stdout(stdout)
         .stderr(std::process::Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot start a worker ({}): {e}", launcher[0]))?;
@@ -150,6 +157,9 @@ fn run_in_worker(
         for line in std::io::BufReader::new(stderr).lines() {
             let Ok(line) = line else { break };
             if !super::progress::relay_to(&line, progress) {
+                if let Some(log) = log {
+                    log.line(&line);
+                }
                 if tail.len() == 5 {
                     tail.pop_front();
                 }
@@ -174,6 +184,69 @@ enum State {
     Done,
     Failed,
     Skipped,
+}
+
+impl InProcess {
+    /// Computes (or regenerates) one unit here, in this process or a worker, with its log;
+    /// a failure names the log.
+    #[allow(clippy::too_many_arguments)]
+    fn compute(
+        &self,
+        node: &StageNode,
+        planned: &PlannedUnit,
+        ingredients: &KeyIngredients,
+        inputs: &BTreeMap<UnitRef, PathBuf>,
+        cache: &Cache,
+        options: &RunOptions,
+        reporter: &dyn Reporter,
+    ) -> UnitResult {
+        let key = ingredients.key();
+        let log = UnitLog::create(cache, &options.run_id, &planned.unit, &key)
+            .map_err(|e| reporter.warn(&format!("no log for {}: {e}", planned.unit)))
+            .ok();
+        let shown = reporter.unit_started(&planned.unit);
+        let teed = log.as_ref().map(|log| Tee {
+            inner: shown.as_ref(),
+            log,
+        });
+        let progress: &dyn UnitProgress = match &teed {
+            Some(t) => t,
+            None => shown.as_ref(),
+        };
+        let outcome = match &self.workers {
+            Some(launcher) => run_in_worker(
+                launcher,
+                planned,
+                &key,
+                &options.run_id,
+                progress,
+                log.as_ref(),
+            ),
+            None => run_unit(
+                node,
+                &planned.spec,
+                ingredients,
+                inputs,
+                cache,
+                options,
+                progress,
+            ),
+        };
+        drop(shown);
+        match (outcome, log) {
+            (Ok(d), log) => {
+                if let Some(log) = log {
+                    log.finish(&format!("done in {:.1} s", d.as_secs_f64()));
+                }
+                UnitResult::Done(d)
+            }
+            (Err(e), Some(log)) => {
+                log.finish(&format!("failed: {e}"));
+                UnitResult::Failed(format!("{e}; log: {}", log.path().display()))
+            }
+            (Err(e), None) => UnitResult::Failed(e),
+        }
+    }
 }
 
 impl Executor for InProcess {
@@ -297,30 +370,15 @@ impl Executor for InProcess {
                         // Not fetched, or fetched as a manifest alone (a dropped
                         // recomputable entry): it is computed, or regenerated, here.
                         let inputs = plan.input_dirs(i, &settled, cache);
-                        let progress = reporter.unit_started(&planned.unit);
-                        let outcome = match &self.workers {
-                            Some(launcher) => run_in_worker(
-                                launcher,
-                                planned,
-                                &key,
-                                &options.run_id,
-                                progress.as_ref(),
-                            ),
-                            None => run_unit(
-                                node,
-                                &planned.spec,
-                                &ingredients,
-                                &inputs,
-                                cache,
-                                options,
-                                progress.as_ref(),
-                            ),
-                        };
-                        drop(progress);
-                        match outcome {
-                            Ok(d) => UnitResult::Done(d),
-                            Err(e) => UnitResult::Failed(e),
-                        }
+                        self.compute(
+                            node,
+                            planned,
+                            &ingredients,
+                            &inputs,
+                            cache,
+                            options,
+                            reporter,
+                        )
                     };
                     if !matches!(result, UnitResult::Failed(_)) {
                         keys.lock().unwrap()[i] = key;

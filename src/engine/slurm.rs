@@ -432,6 +432,7 @@ impl Executor for SlurmExecutor {
                         }
                     };
                     reporter.unit_finished(unit, &r);
+                    file_task_log(cache, s, unit, reporter);
                     results.insert(i, r);
                 } else if !alive(state) {
                     // Ended without an exit file (cancelled, killed, dependency never met):
@@ -447,6 +448,7 @@ impl Executor for SlurmExecutor {
                         );
                         let r = UnitResult::Failed(why);
                         reporter.unit_finished(unit, &r);
+                        file_task_log(cache, s, unit, reporter);
                         results.insert(i, r);
                     }
                 }
@@ -487,6 +489,16 @@ pub fn alive_submissions(cache: &Cache) -> Vec<(Submission, String)> {
             alive(Some(&st)).then_some((s, st))
         })
         .collect()
+}
+
+/// Files a finished task's Slurm output as the unit's log of its run (see `unit_log`); a
+/// task that never started has none, which is no error.
+fn file_task_log(cache: &Cache, s: &Submission, unit: &UnitRef, reporter: &dyn Reporter) {
+    if s.log.is_file() {
+        if let Err(e) = super::unit_log::file_external(cache, &s.run_id, unit, &s.log) {
+            reporter.warn(&format!("could not file the log of {unit}: {e}"));
+        }
+    }
 }
 
 /// The entries, as (stage, key), that queued or running jobs may still read: the inputs
