@@ -124,11 +124,15 @@ enum Command {
         #[arg(long)]
         dot: bool,
     },
-    /// Delete cache entries that neither the configuration nor any of its profiles uses.
+    /// Delete cache entries that neither the configuration, any of its profiles, queued Slurm
+    /// jobs nor the last recorded reports (with everything they were made from) use; asks first.
     Gc {
-        /// Only list what would be deleted, with sizes.
+        /// Only list what would be deleted, with sizes and the unit time it represents.
         #[arg(long)]
         dry_run: bool,
+        /// Delete without asking (needed where stdin is not a terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
     /// Re-hash every cached output against its manifest; name corrupted or truncated files.
     Verify,
@@ -331,7 +335,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             commands::status::dag(&project, dot);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Gc { dry_run } => commands::maintain::gc(&project, dry_run),
+        Command::Gc { dry_run, yes } => commands::gc::gc(&project, dry_run, yes),
         Command::Verify => commands::maintain::verify(&project, cli.quiet),
         Command::Audit { stages, sample } => {
             commands::maintain::audit(&project, &stages, sample, cli.quiet)

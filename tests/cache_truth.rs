@@ -203,7 +203,7 @@ fn gc_killed_midway_leaves_no_entry_that_reads_as_fresh_without_its_outputs() {
     }
     assert_eq!(p.entries("many").len(), 3);
     p.repro()
-        .arg("gc")
+        .args(["gc", "--yes"])
         .env("REPRO_FAULT", "gc:after-discard")
         .assert()
         .code(FAULT_EXIT);

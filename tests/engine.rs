@@ -388,6 +388,11 @@ fn gc_deletes_only_unreferenced_entries() {
     p.repro()
         .arg("gc")
         .assert()
+        .failure()
+        .stderr(contains("pass --yes"));
+    p.repro()
+        .args(["gc", "--yes"])
+        .assert()
         .success()
         .stdout(contains("freed 1 entry"));
     assert_eq!(p.entries("count").len(), 1);

@@ -1,69 +1,13 @@
-//! Cache upkeep: `repro gc`, `repro verify` and `repro audit`.
+//! Cache upkeep: `repro verify` and `repro audit` (`repro gc` is in `gc.rs`).
 
 use super::lock;
-use crate::human;
 use anyhow::Result;
 use repro::engine::audit::{self, Verdict};
-use repro::engine::cache::{read_manifest_at, tree_size};
-use repro::engine::fault;
-use repro::engine::history;
 use repro::engine::progress::reporter_for_stderr;
 use repro::engine::runner::{new_run_id, RunOptions};
-use repro::engine::slurm::needed_by_jobs;
 use repro::project::Project;
 use std::collections::BTreeSet;
 use std::process::ExitCode;
-
-/// Deletes entries that neither the configuration nor any of its profiles references, nor
-/// a queued Slurm job needs. The lock is taken before the keep-list is made, and each
-/// entry leaves by one rename into the trash before it is deleted, so an interrupted `gc`
-/// never leaves an entry that looks complete without its files.
-pub fn gc(project: &Project, dry_run: bool) -> Result<ExitCode> {
-    let _lock = if dry_run { None } else { Some(lock(project)?) };
-    let mut keep = project.referenced_by_any_profile()?;
-    keep.extend(needed_by_jobs(&project.cache)?);
-    // The last few published reports stay, so `repro diff` can compare with them.
-    keep.extend(history::recent(
-        &history::load(&project.cache)?,
-        project.config.keep_published,
-    ));
-    if !dry_run {
-        project.cache.empty_trash()?;
-    }
-    let mut freed = 0u64;
-    let mut count = 0usize;
-    for (stage, key, dir) in project.cache.entries()? {
-        if keep.contains(&(stage.clone(), key.clone())) {
-            continue;
-        }
-        let size = tree_size(&dir);
-        let unit = read_manifest_at(&dir)
-            .map(|m| m.ingredients.unit)
-            .unwrap_or_default();
-        if !dry_run {
-            project.cache.discard(&stage, &key)?;
-            fault::point("gc:after-discard");
-        }
-        println!(
-            "{} {stage}/{unit} {key} ({})",
-            if dry_run { "would delete" } else { "deleted" },
-            human(size)
-        );
-        freed += size;
-        count += 1;
-    }
-    if !dry_run {
-        project.cache.empty_trash()?;
-        project.cache.clean_dead_staging()?;
-    }
-    println!(
-        "{} {count} entr{} ({})",
-        if dry_run { "would free" } else { "freed" },
-        if count == 1 { "y" } else { "ies" },
-        human(freed)
-    );
-    Ok(ExitCode::SUCCESS)
-}
 
 pub fn verify(project: &Project, quiet: bool) -> Result<ExitCode> {
     let _lock = lock(project)?;

@@ -3,6 +3,7 @@
 
 pub mod diff;
 pub mod export;
+pub mod gc;
 pub mod maintain;
 pub mod remote;
 pub mod run;

@@ -13,6 +13,7 @@ pub mod node;
 pub mod plan;
 pub mod progress;
 pub mod publish;
+pub mod reach;
 pub mod runner;
 pub mod slurm;
 pub mod stage;

@@ -142,3 +142,19 @@ pub fn file_external(cache: &Cache, run_id: &str, unit: &UnitRef, from: &Path) -
     let _ = std::fs::remove_file(&to);
     std::fs::hard_link(from, &to).or_else(|_| std::fs::copy(from, &to).map(|_| ()))
 }
+
+/// Removes the log folders of all but the `keep` most recently written runs; returns how
+/// many it removed.
+pub fn prune_runs(cache: &Cache, keep: usize) -> io::Result<usize> {
+    let runs = read_dir_sorted(&cache.root().join(LOGS)).map_err(io::Error::other)?;
+    let mut dated: Vec<(SystemTime, PathBuf)> = runs
+        .into_iter()
+        .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
+        .collect();
+    dated.sort();
+    let old = dated.len().saturating_sub(keep);
+    for (_, dir) in &dated[..old] {
+        std::fs::remove_dir_all(dir)?;
+    }
+    Ok(old)
+}
