@@ -28,6 +28,7 @@ pub const MARKDOWN: &str = "report.md";
 const TEMPLATES: [&str; 2] = ["report.html.tera", "report.md.tera"];
 
 mod claims_figure;
+mod lr_figure;
 
 pub struct ReportStage {
     /// Folder of the Tera templates.
@@ -273,12 +274,15 @@ impl StageImpl for ReportStage {
         }
         // The learning rates the lr stage chose, with every rate it tried.
         let mut selections = Vec::new();
+        let mut lr_entries = Vec::new();
         for (r, dir) in by_stage("lr") {
             let s: Value = serde_json::from_str(&std::fs::read_to_string(
                 dir.join(crate::results::lr_entry::SELECTION),
             )?)?;
             selections.push(json!({ "configuration": r.id, "selection": s }));
+            lr_entries.push((r.id.clone(), dir.as_path(), s));
         }
+        let lr_figure = lr_figure::write(&figures_dir, &lr_entries)?;
         let provenance = provenance(job)?;
         let context = json!({
             "title": "DNNs as Layers of Cooperating Classifiers: a reproduction",
@@ -302,6 +306,7 @@ impl StageImpl for ReportStage {
             "trained": trained,
             "stops": stops,
             "lr_selections": selections,
+            "lr_figure": lr_figure,
             "datasets": datasets,
             "stages": provenance,
             "config_file": self.config_file.display().to_string(),
