@@ -208,4 +208,77 @@ fn the_quick_profile_gives_every_claim_row_a_verdict_and_a_robustness_class() {
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("### Statements considered but not measured"));
     assert!(md.contains("| `last-layer-near-one`: "));
+
+    // Another run's claims as a protocol variant ([report] variants): a copy of this run's
+    // claims.json with one verdict flipped stands for a run made another way. Only the
+    // report reruns, and exactly the flipped row is marked as changing.
+    let mut other = claims.clone();
+    let flipped = other
+        .iter_mut()
+        .find(|c| c["id"] == "last-layer-near-one")
+        .unwrap()["rows"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|r| r["scope"] == "mnist")
+        .unwrap();
+    let was = flipped["verdict"].as_str().unwrap().to_string();
+    let now = if was == "reproduced" {
+        "not-reproduced"
+    } else {
+        "reproduced"
+    };
+    flipped["verdict"] = Value::from(now);
+    flipped["measured"] = Value::from("as the other run measured it");
+    std::fs::write(
+        p.path().join("other-claims.json"),
+        serde_json::to_string(&other).unwrap(),
+    )
+    .unwrap();
+    let config = p.path().join("pipeline.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!("{text}\n[profiles.quick.report]\nvariants = [{{ protocol = \"other run\", description = \"the same claims from another run\", claims = \"other-claims.json\" }}]\n"),
+    )
+    .unwrap();
+    p.repro()
+        .args(["run", "all", "--profile", "quick", "--data-mirror"])
+        .arg(shared_datasets())
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("1 unit(s) run"));
+    let with_variant: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results/claims.json")).unwrap())
+            .unwrap();
+    let changing: Vec<(String, String)> = with_variant
+        .iter()
+        .flat_map(|c| {
+            c["rows"].as_array().unwrap().iter().filter_map(move |r| {
+                let v = r["variants"]
+                    .as_array()?
+                    .iter()
+                    .find(|v| v["protocol"] == "other run")?;
+                (v["changes"] == true).then(|| {
+                    (
+                        c["id"].as_str().unwrap().to_string(),
+                        r["scope"].as_str().unwrap().to_string(),
+                    )
+                })
+            })
+        })
+        .collect();
+    assert_eq!(
+        changing,
+        [("last-layer-near-one".to_string(), "mnist".to_string())]
+    );
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("*other run*: the same claims from another run"));
+    // A variant file that is not a claims table stops the run before anything runs.
+    std::fs::write(p.path().join("other-claims.json"), "{}").unwrap();
+    p.repro()
+        .args(["run", "all", "--profile", "quick", "--dry-run"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("report.variants[0].claims"));
 }

@@ -13,6 +13,7 @@
 mod comparison;
 mod design;
 mod evidence;
+pub mod external;
 mod performance;
 mod perplexity;
 pub mod robustness;
@@ -94,7 +95,7 @@ pub fn check_all_kept(data: &ClaimData, t: &Thresholds, kept: &str) -> Vec<Claim
 
 /// Records on every row of `paper` its verdict under another protocol (`variant`, from
 /// `other`, the same claims checked another way), and whether that changes it.
-pub fn add_variant(paper: &mut [Claim], other: &[Claim], variant: &'static str) {
+pub fn add_variant(paper: &mut [Claim], other: &[Claim], variant: &str) {
     for (c, o) in paper.iter_mut().zip(other) {
         debug_assert_eq!(c.id, o.id);
         for r in &mut c.rows {
@@ -102,7 +103,7 @@ pub fn add_variant(paper: &mut [Claim], other: &[Claim], variant: &'static str) 
                 continue;
             };
             r.variants.push(verdict::Variant {
-                protocol: variant,
+                protocol: variant.to_string(),
                 verdict: or.verdict,
                 verdict_text: or.verdict_text,
                 measured: or.measured.clone(),

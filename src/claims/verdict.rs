@@ -2,9 +2,9 @@
 //! each with its [`Verdict`] and, once assessed, its [`Robustness`].
 
 use super::thresholds::Thresholds;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     Reproduced,
@@ -88,7 +88,7 @@ pub struct Row {
 /// A row's verdict under another protocol than the paper's.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Variant {
-    pub protocol: &'static str,
+    pub protocol: String,
     pub verdict: Verdict,
     pub verdict_text: &'static str,
     pub measured: String,

@@ -29,6 +29,7 @@ const TEMPLATES: [&str; 2] = ["report.html.tera", "report.md.tera"];
 
 mod claims_figure;
 mod lr_figure;
+mod variants;
 
 pub struct ReportStage {
     /// Folder of the Tera templates.
@@ -37,6 +38,13 @@ pub struct ReportStage {
     pub profile: Option<String>,
     /// `--set` overrides (their values are in the tables, and so in the key).
     pub overrides: Vec<String>,
+}
+
+impl ReportStage {
+    /// The folder paths in the configuration are relative to.
+    fn base_dir(&self) -> &Path {
+        self.config_file.parent().unwrap_or(Path::new("."))
+    }
 }
 
 impl StageImpl for ReportStage {
@@ -99,6 +107,7 @@ impl StageImpl for ReportStage {
                 // re-renders the report.
                 "audit": tables.get("audit").cloned().unwrap_or(Value::Null),
                 "claims": thresholds,
+                "variants": variants::plan(tables, self.base_dir())?,
                 // The effective configuration (profile applied), for results/params.json.
                 "tables": without(tables, "audit"),
             }),
@@ -199,9 +208,19 @@ impl StageImpl for ReportStage {
         // The protocol variant without early stopping, where the final snapshots were
         // analysed ([activations] final_snapshot).
         let has_final = rows.iter().any(|r| r.snapshot == "final");
+        let mut protocols = Vec::new();
         if has_final {
             let fin = check_all_kept(&data, &thresholds, "final");
             add_variant(&mut claims, &fin, "final snapshot");
+            protocols.push(json!({
+                "protocol": "final snapshot",
+                "description": "each network judged by its final (stopping-epoch) snapshot instead of its best-validation one",
+            }));
+        }
+        // Other runs' verdicts ([report] variants), e.g. the fixed learning rates.
+        for v in variants::load(&job.unit.params["variants"], self.base_dir())? {
+            crate::claims::external::add(&mut claims, &v.claims, &v.protocol);
+            protocols.push(json!({ "protocol": v.protocol, "description": v.description }));
         }
         let protocol_changes = claims
             .iter()
@@ -296,7 +315,7 @@ impl StageImpl for ReportStage {
             "claim_rows": claims.iter().map(|c| c.rows.len()).sum::<usize>(),
             "robustness": robustness_counts,
             "robustness_figure": robustness_figure,
-            "protocols": if has_final { vec!["final snapshot"] } else { Vec::new() },
+            "protocols": protocols,
             "protocol_changes": protocol_changes,
             "unmeasured": UNMEASURED,
             "reproduced": claims.iter().filter(|c| c.verdict == Verdict::Reproduced).count(),

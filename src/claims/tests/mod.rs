@@ -348,7 +348,7 @@ fn the_final_snapshot_variant_names_the_rows_it_changes() {
     );
     let v = &last.rows[FASHION].variants[0];
     assert_eq!(
-        (v.protocol, v.verdict, v.changes),
+        (v.protocol.as_str(), v.verdict, v.changes),
         ("final snapshot", Verdict::NotReproduced, true)
     );
     assert!(
