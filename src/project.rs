@@ -87,6 +87,7 @@ impl Project {
                     code,
                     publish: decl.publish.as_ref().map(|p| base_dir.join(p)),
                     recomputable: decl.recomputable,
+                    partial: decl.partial,
                 },
                 imp: stages::instantiate(decl, &ctx),
             });

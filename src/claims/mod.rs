@@ -14,6 +14,7 @@ mod comparison;
 mod design;
 mod evidence;
 pub mod external;
+pub mod partial;
 mod performance;
 mod perplexity;
 pub mod robustness;

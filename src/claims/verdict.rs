@@ -162,7 +162,28 @@ pub struct Claim {
     pub verdict_text: &'static str,
 }
 
+/// A claim's verdict from its rows: not reproduced if any row is not, reproduced if any
+/// row is (and none is not), otherwise not measured.
+fn overall(rows: &[Row]) -> Verdict {
+    if rows.iter().any(|r| r.verdict == Verdict::NotReproduced) {
+        Verdict::NotReproduced
+    } else if rows.iter().any(|r| r.verdict == Verdict::Reproduced) {
+        Verdict::Reproduced
+    } else {
+        Verdict::NotMeasured
+    }
+}
+
 impl Claim {
+    /// Replaces row `index` with a not-measured row saying why, and settles the claim's
+    /// verdict again.
+    pub fn withhold_row(&mut self, index: usize, why: String) {
+        let scope = self.rows[index].scope.clone();
+        self.rows[index] = Row::not_measured(&scope, why);
+        self.verdict = overall(&self.rows);
+        self.verdict_text = self.verdict.text();
+    }
+
     pub fn new(
         id: &'static str,
         cite: &'static str,
@@ -170,13 +191,7 @@ impl Claim {
         threshold: impl Into<String>,
         rows: Vec<Row>,
     ) -> Claim {
-        let verdict = if rows.iter().any(|r| r.verdict == Verdict::NotReproduced) {
-            Verdict::NotReproduced
-        } else if rows.iter().any(|r| r.verdict == Verdict::Reproduced) {
-            Verdict::Reproduced
-        } else {
-            Verdict::NotMeasured
-        };
+        let verdict = overall(&rows);
         Claim {
             id,
             statement: statement.into(),

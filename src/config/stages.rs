@@ -55,6 +55,11 @@ pub struct StageDecl {
     /// whenever a unit needs it again. `repro run --keep` keeps everything.
     #[serde(default)]
     pub recomputable: bool,
+    /// With `--keep-going`, the stage's units still run when some inputs failed: each
+    /// failed input is handed over as a folder holding `FAILED.json` (a report that says
+    /// what it could not measure, instead of no report).
+    #[serde(default)]
+    pub partial: bool,
     #[serde(skip)]
     pub file: PathBuf,
 }

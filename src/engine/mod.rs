@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod cache;
+pub mod failed_input;
 pub mod fault;
 pub mod hash;
 pub mod history;

@@ -20,6 +20,9 @@ pub struct StageMeta {
     pub publish: Option<PathBuf>,
     /// Outputs may be dropped after use and regenerated on demand.
     pub recomputable: bool,
+    /// With `--keep-going`, runs from the inputs that completed when others failed (see
+    /// `failed_input`).
+    pub partial: bool,
 }
 
 /// A stage as the engine holds it: its declaration and its implementation.

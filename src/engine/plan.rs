@@ -245,10 +245,28 @@ impl Plan {
         keys: &[String],
         cache: &Cache,
     ) -> Result<KeyIngredients, CacheError> {
+        self.resolve_partial(i, keys, cache, &BTreeSet::new())
+    }
+
+    /// [`Plan::resolve`] for a partial run: the inputs in `failed` (plan indices) enter the
+    /// key as [`super::failed_input::MARKER`].
+    pub fn resolve_partial(
+        &self,
+        i: usize,
+        keys: &[String],
+        cache: &Cache,
+        failed: &BTreeSet<usize>,
+    ) -> Result<KeyIngredients, CacheError> {
         let u = &self.units[i];
         let mut ingredients = u.ingredients.clone();
         for &d in &u.deps {
             let input = &self.units[d].unit;
+            if failed.contains(&d) {
+                ingredients
+                    .inputs
+                    .insert(input.to_string(), super::failed_input::MARKER.to_string());
+                continue;
+            }
             let manifest = cache.read_manifest(&input.stage, &keys[d])?;
             ingredients
                 .inputs

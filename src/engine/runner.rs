@@ -3,6 +3,7 @@
 //! cluster) plug in behind the same trait and commit through the same [`run_unit`].
 
 use super::cache::Cache;
+use super::failed_input;
 use super::key::KeyIngredients;
 use super::manifest::{rfc3339, Manifest};
 use super::node::StageNode;
@@ -10,7 +11,7 @@ use super::plan::{Plan, PlannedUnit};
 use super::stage::{UnitJob, UnitOutcome, UnitProgress, UnitSpec};
 use super::unit::UnitRef;
 use super::unit_log::{Tee, UnitLog};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::{Condvar, Mutex};
@@ -177,6 +178,17 @@ fn run_in_worker(
     }
 }
 
+/// Why a unit has no entry, for its readers: its own failure, or (when it never ran) the
+/// failure it inherited.
+fn why_missing(unit: &UnitRef, result: &Option<UnitResult>) -> String {
+    match result {
+        Some(UnitResult::Failed(e)) => format!("{unit} failed: {e}"),
+        Some(UnitResult::Skipped(why)) if why.starts_with("not run") => why.clone(),
+        Some(UnitResult::Skipped(why)) => format!("not run: {why}"),
+        _ => format!("{unit} did not finish"),
+    }
+}
+
 #[derive(Clone, Copy, PartialEq)]
 enum State {
     Waiting,
@@ -199,6 +211,7 @@ impl InProcess {
         cache: &Cache,
         options: &RunOptions,
         reporter: &dyn Reporter,
+        in_process: bool,
     ) -> UnitResult {
         let key = ingredients.key();
         let log = UnitLog::create(cache, &options.run_id, &planned.unit, &key)
@@ -213,7 +226,10 @@ impl InProcess {
             Some(t) => t,
             None => shown.as_ref(),
         };
-        let outcome = match &self.workers {
+        // A partial unit's stand-in inputs exist only in this process's run: a worker,
+        // which plans on its own, would not see them.
+        let worker = self.workers.as_ref().filter(|_| !in_process);
+        let outcome = match worker {
             Some(launcher) => run_in_worker(
                 launcher,
                 planned,
@@ -279,6 +295,11 @@ impl Executor for InProcess {
                 }
             }
         }
+        let partial = |i: usize| {
+            stages
+                .iter()
+                .any(|s| s.meta.name == plan.units[i].unit.stage && s.meta.partial)
+        };
         let recomputable = |i: usize| {
             stages
                 .iter()
@@ -310,13 +331,27 @@ impl Executor for InProcess {
                             .iter()
                             .filter_map(|d| position.get(d).map(|&dp| states[dp]))
                             .collect();
-                        if dep_states
-                            .iter()
-                            .any(|s| matches!(s, State::Failed | State::Skipped))
-                        {
+                        let first_failed = plan.units[i].deps.iter().find_map(|d| {
+                            let &dp = position.get(d)?;
+                            matches!(states[dp], State::Failed | State::Skipped).then_some(dp)
+                        });
+                        if let Some(dp) = first_failed {
+                            if options.keep_going && partial(i) {
+                                // Runs once every input has finished, one way or another.
+                                let finished = dep_states.iter().all(|s| {
+                                    matches!(s, State::Done | State::Failed | State::Skipped)
+                                });
+                                if finished {
+                                    ready = Some(p);
+                                    break;
+                                }
+                                waiting = true;
+                                continue;
+                            }
                             states[p] = State::Skipped;
-                            results.lock().unwrap()[p] =
-                                Some(UnitResult::Skipped("an input failed".into()));
+                            let mut results = results.lock().unwrap();
+                            let why = why_missing(&plan.units[to_run[dp]].unit, &results[dp]);
+                            results[p] = Some(UnitResult::Skipped(why));
                             continue;
                         }
                         if dep_states.iter().all(|s| *s == State::Done) {
@@ -346,7 +381,22 @@ impl Executor for InProcess {
                 .find(|s| s.meta.name == planned.unit.stage)
                 .expect("planned stage exists");
             let settled = keys.lock().unwrap().clone();
-            let result = match plan.resolve(i, &settled, cache) {
+            // A partial unit's inputs that failed (plan index -> why), from their results.
+            let failed: BTreeMap<usize, String> = {
+                let states = &shared.lock().expect("scheduler lock").0;
+                let results = results.lock().unwrap();
+                planned
+                    .deps
+                    .iter()
+                    .filter_map(|&d| {
+                        let &dp = position.get(&d)?;
+                        matches!(states[dp], State::Failed | State::Skipped)
+                            .then(|| (d, why_missing(&plan.units[d].unit, &results[dp])))
+                    })
+                    .collect()
+            };
+            let failed_set: BTreeSet<usize> = failed.keys().copied().collect();
+            let result = match plan.resolve_partial(i, &settled, cache, &failed_set) {
                 Err(e) => UnitResult::Failed(format!("reading an input's manifest: {e}")),
                 Ok(ingredients) => {
                     let key = ingredients.key();
@@ -369,16 +419,39 @@ impl Executor for InProcess {
                     } else {
                         // Not fetched, or fetched as a manifest alone (a dropped
                         // recomputable entry): it is computed, or regenerated, here.
-                        let inputs = plan.input_dirs(i, &settled, cache);
-                        self.compute(
-                            node,
-                            planned,
-                            &ingredients,
-                            &inputs,
-                            cache,
-                            options,
-                            reporter,
-                        )
+                        let mut inputs = plan.input_dirs(i, &settled, cache);
+                        let mut stand_ins = Ok(());
+                        for (&d, why) in &failed {
+                            let input = &plan.units[d].unit;
+                            match failed_input::write(cache, &options.run_id, input, why) {
+                                Ok(dir) => {
+                                    inputs.insert(input.clone(), dir);
+                                }
+                                Err(e) => {
+                                    stand_ins = Err(format!("recording {input} as failed: {e}"))
+                                }
+                            }
+                        }
+                        if !failed.is_empty() {
+                            reporter.warn(&format!(
+                                "{} runs without its {} failed input(s) (--keep-going; it is partial)",
+                                planned.unit,
+                                failed.len()
+                            ));
+                        }
+                        match stand_ins {
+                            Err(e) => UnitResult::Failed(e),
+                            Ok(()) => self.compute(
+                                node,
+                                planned,
+                                &ingredients,
+                                &inputs,
+                                cache,
+                                options,
+                                reporter,
+                                !failed.is_empty(),
+                            ),
+                        }
                     };
                     if !matches!(result, UnitResult::Failed(_)) {
                         keys.lock().unwrap()[i] = key;

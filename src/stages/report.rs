@@ -3,11 +3,13 @@
 //! links, from the figures' outputs, the analysis tables (claims) and the manifests of
 //! every unit it depends on (provenance).
 
+use crate::claims::partial;
 use crate::claims::unmeasured::UNMEASURED;
 use crate::claims::{
     add_variant, check_all, check_all_kept, ClaimData, RobustClass, Thresholds, Verdict,
 };
 use crate::engine::cache::read_manifest_at;
+use crate::engine::failed_input;
 use crate::engine::hash::sha256_hex;
 use crate::engine::stage::{
     parse_tables, ConfigIssue, StageImpl, UnitError, UnitJob, UnitOutcome, UnitSpec,
@@ -117,10 +119,23 @@ impl StageImpl for ReportStage {
     }
 
     fn run(&self, job: &UnitJob) -> Result<UnitOutcome, UnitError> {
+        // A partial run (--keep-going after a failure) hands failed inputs over as
+        // stand-ins: the report says what it could not measure, and why.
+        let mut failed = Vec::new();
+        let mut present: BTreeMap<&UnitRef, &PathBuf> = BTreeMap::new();
+        for (r, dir) in job.inputs {
+            match failed_input::read(dir) {
+                Some(f) => failed.push(f),
+                None => {
+                    present.insert(r, dir);
+                }
+            }
+        }
         let by_stage = |stage: &str| -> Vec<(&UnitRef, &PathBuf)> {
-            job.inputs
+            present
                 .iter()
                 .filter(|(r, _)| r.stage == stage)
+                .map(|(r, d)| (*r, *d))
                 .collect()
         };
         let figures_dir = job.out_dir.join("figures");
@@ -222,6 +237,26 @@ impl StageImpl for ReportStage {
             crate::claims::external::add(&mut claims, &v.claims, &v.protocol);
             protocols.push(json!({ "protocol": v.protocol, "description": v.description }));
         }
+        // Rows of a dataset that lost a unit are withheld, naming the unit and its log.
+        let configured: Vec<String> =
+            serde_json::from_value(job.unit.params["tables"]["data"]["datasets"].clone())
+                .unwrap_or_default();
+        let mut lost: BTreeMap<String, String> = BTreeMap::new();
+        for f in &failed {
+            let (stage, id) = f.unit.split_once('/').unwrap_or(("", &f.unit));
+            if ["data", "lr", "train", "analysis"].contains(&stage) {
+                if let Some(ds) = partial::dataset_of(id, &configured) {
+                    lost.entry(ds.to_string())
+                        .or_insert_with(|| f.reason.clone());
+                }
+            }
+        }
+        let withheld = partial::withhold(&mut claims, &lost);
+        let partial_run = json!({
+            "failed": failed,
+            "withheld": withheld,
+            "figures": failed.iter().filter(|f| f.unit.starts_with("figures/")).map(|f| json!({ "id": f.unit.trim_start_matches("figures/"), "reason": f.reason })).collect::<Vec<_>>(),
+        });
         let protocol_changes = claims
             .iter()
             .flat_map(|c| &c.rows)
@@ -326,6 +361,7 @@ impl StageImpl for ReportStage {
             "stops": stops,
             "lr_selections": selections,
             "lr_figure": lr_figure,
+            "partial": partial_run,
             "datasets": datasets,
             "stages": provenance,
             "config_file": self.config_file.display().to_string(),
@@ -447,7 +483,9 @@ fn training_settings(networks: &[Value]) -> Vec<Value> {
 fn provenance(job: &UnitJob) -> Result<Vec<Value>, UnitError> {
     let mut manifests = Vec::new();
     for (r, dir) in job.inputs {
-        manifests.push((r, read_manifest_at(dir)?));
+        if failed_input::read(dir).is_none() {
+            manifests.push((r, read_manifest_at(dir)?));
+        }
     }
     let timings = per_stage(
         manifests
