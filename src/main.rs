@@ -98,6 +98,21 @@ enum Command {
         #[arg(long)]
         list: bool,
     },
+    /// Every recorded report as a row: when, name, profile, the parameters that differ
+    /// from the default configuration, claim verdict counts and the median test error per
+    /// dataset.
+    Runs {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: commands::runs::Format,
+        /// Sort by this column: time, name, profile, reproduced, not_reproduced,
+        /// not_measured, test_error.
+        #[arg(long, default_value = "time")]
+        sort: String,
+        /// Write to this file instead of stdout.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
     /// Upload committed cache entries to the remote cache ([remote] in pipeline.toml):
     /// files by SHA-256 (each stored once), each entry's manifest last.
     Push {
@@ -206,6 +221,10 @@ struct RunArgs {
     /// Keep running independent units after a failure; the exit code is still non-zero.
     #[arg(long)]
     keep_going: bool,
+    /// A name for this run's report in `repro runs` (and for `repro diff NAME`), e.g. for
+    /// a `--set` variant.
+    #[arg(long)]
+    name: Option<String>,
     /// Units run at the same time (above 1, each in a worker process).
     #[arg(long, short, default_value_t = 1)]
     jobs: usize,
@@ -334,6 +353,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Dag { dot } => {
             commands::status::dag(&project, dot);
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Runs { format, sort, out } => {
+            commands::runs::runs(&project, format, &sort, out.as_deref())
         }
         Command::Gc { dry_run, yes } => commands::gc::gc(&project, dry_run, yes),
         Command::Verify => commands::maintain::verify(&project, cli.quiet),

@@ -24,6 +24,8 @@ fn resolve<'a>(records: &'a [Record], name: &str) -> Result<&'a Record> {
     let by_profile = |p: Option<&str>| reports().find(|r| r.profile.as_deref() == p);
     let found = if name == "default" {
         by_profile(None)
+    } else if let Some(r) = reports().find(|r| r.name.as_deref() == Some(name)) {
+        Some(r)
     } else if let Some(r) = by_profile(Some(name)) {
         Some(r)
     } else if name.len() >= 6 && name.chars().all(|c| c.is_ascii_hexdigit()) {
@@ -34,7 +36,7 @@ fn resolve<'a>(records: &'a [Record], name: &str) -> Result<&'a Record> {
     match found {
         Some(r) => Ok(r),
         None => bail!(
-            "no recorded report `{name}`: name one by profile (or `default`) or by key (6 or more hex digits); `repro diff --list` shows them"
+            "no recorded report `{name}`: name one by its `--name`, its profile (or `default`) or its key (6 or more hex digits); `repro runs` lists them"
         ),
     }
 }

@@ -7,6 +7,7 @@ pub mod gc;
 pub mod maintain;
 pub mod remote;
 pub mod run;
+pub mod runs;
 pub mod status;
 
 use anyhow::Result;

@@ -157,6 +157,7 @@ pub fn run(
                 stage: unit.stage.clone(),
                 unit: unit.id.clone(),
                 key,
+                name: args.name.clone(),
             },
         )?;
         if let Some(html) = [dir.join("report.html"), dir.join("report.md")]

@@ -20,6 +20,9 @@ pub struct Record {
     pub stage: String,
     pub unit: String,
     pub key: String,
+    /// The name the run was given (`repro run --name`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 fn path(cache: &Cache) -> PathBuf {
@@ -101,6 +104,7 @@ mod tests {
             stage: "report".into(),
             unit: "report".into(),
             key: key.into(),
+            name: None,
         }
     }
 

@@ -94,10 +94,10 @@ fn params(dir: &Path) -> Result<BTreeMap<String, Value>, DiffError> {
 }
 
 /// (claim id, scope) -> (verdict, measured).
-type ClaimRows = BTreeMap<(String, String), (String, String)>;
+pub(crate) type ClaimRows = BTreeMap<(String, String), (String, String)>;
 
 /// Every row of every claim, plus each claim's overall verdict under scope "overall".
-fn claims(dir: &Path) -> Result<ClaimRows, DiffError> {
+pub(crate) fn claims(dir: &Path) -> Result<ClaimRows, DiffError> {
     let path = dir.join(DIR).join(CLAIMS);
     let v: Value = serde_json::from_str(&read(&path)?).map_err(|e| DiffError::Format {
         path: path.clone(),
@@ -122,9 +122,9 @@ fn claims(dir: &Path) -> Result<ClaimRows, DiffError> {
 }
 
 /// (network, training, layer, system, split, metric).
-type MetricKey = (String, String, i64, String, String, String);
+pub(crate) type MetricKey = (String, String, i64, String, String, String);
 
-fn metrics(dir: &Path) -> Result<BTreeMap<MetricKey, f64>, DiffError> {
+pub(crate) fn metrics(dir: &Path) -> Result<BTreeMap<MetricKey, f64>, DiffError> {
     let path = dir.join(DIR).join(METRICS);
     let text = read(&path)?;
     let mut out = BTreeMap::new();

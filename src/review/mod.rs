@@ -7,4 +7,5 @@ pub mod changes;
 pub mod crate_meta;
 pub mod diff;
 pub mod results;
+pub mod runs;
 pub mod zip;
