@@ -142,18 +142,7 @@ impl Project {
         tables: &serde_json::Value,
         forced: &BTreeSet<String>,
     ) -> Result<Plan, ProjectError> {
-        // What repro supplies itself: the last determinism audit's summary.
-        let mut tables = tables.clone();
-        if let (Some(audit), Some(map)) = (
-            crate::engine::audit::last(&self.cache),
-            tables.as_object_mut(),
-        ) {
-            map.insert(
-                "audit".into(),
-                serde_json::to_value(audit).expect("serialisable"),
-            );
-        }
-        Plan::build(&self.stages, &tables, &self.cache, forced).map_err(|e| match e {
+        Plan::build(&self.stages, tables, &self.cache, forced).map_err(|e| match e {
             PlanError::Config { stage, issue } => ProjectError::Config(
                 self.config
                     .invalid_at(&issue.path, format!("{} (stage `{stage}`)", issue.message)),

@@ -171,7 +171,12 @@ fn the_real_pipeline_on_a_slice_of_mnist() {
         );
     let md = rerender_report(&p, &out);
     assert!(md.ends_with("Edited.\n"));
-    assert!(md.contains("Determinism audit: none run on this cache yet"));
+    // The report's bytes follow from its key: no path of this clone, no timings; those
+    // are recorded beside it.
+    assert!(!md.contains(&p.path().display().to_string()), "{md}");
+    let provenance = || std::fs::read_to_string(out.join("provenance.md")).unwrap();
+    assert!(provenance().contains("Determinism audit: none run on this cache yet"));
+    assert!(provenance().contains("| train | "), "{}", provenance());
 
     // Every real stage is deterministic, the report included (its data digests once came out
     // in a different order each time): an audit of one unit of each recomputes the same
@@ -185,7 +190,14 @@ fn the_real_pipeline_on_a_slice_of_mnist() {
         .stdout(contains(
             "audited 6 cached unit(s): 6 identical, 0 differing or failed",
         ));
-    assert!(rerender_report(&p, &out).contains("recomputed 6 cached unit(s): 6 byte-identical."));
+    // An audit changes no output, so it leaves every unit fresh, the report included; the
+    // next run records it in the provenance beside the report.
+    p.repro()
+        .args(["run", "all"])
+        .assert()
+        .success()
+        .stderr(contains("0 unit(s) run"));
+    assert!(provenance().contains("recomputed 6 cached unit(s): 6 byte-identical."));
 
     browser_check(&out.join("report.html"));
 }

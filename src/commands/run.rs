@@ -147,6 +147,7 @@ pub fn run(
             };
             changes::fill(&dir, previous, DEFAULT_TOLERANCE)
                 .context("writing the report's changes section")?;
+            write_provenance(project, &plan, &report.keys, &unit, &key, &dir)?;
         }
         history::record(
             &project.cache,
@@ -287,4 +288,31 @@ pub fn run_one(project: &Project, args: &RunUnitArgs, quiet: bool) -> Result<Exi
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// Records beside a published report what made its inputs (timings, machines, keys) and
+/// the cache's last audit: provenance, which its key does not decide (see
+/// `review::provenance`). Rewritten at every publish, so a later audit shows up.
+fn write_provenance(
+    project: &Project,
+    plan: &repro::engine::Plan,
+    keys: &[String],
+    unit: &repro::engine::UnitRef,
+    key: &str,
+    dir: &std::path::Path,
+) -> Result<()> {
+    let Some(i) = plan.units.iter().position(|u| &u.unit == unit) else {
+        return Ok(());
+    };
+    let mut inputs = Vec::new();
+    for &d in &plan.units[i].deps {
+        let input = &plan.units[d].unit;
+        // A failed input of a partial report has no manifest; the report names it.
+        if let Ok(m) = project.cache.read_manifest(&input.stage, &keys[d]) {
+            inputs.push((input.clone(), m));
+        }
+    }
+    let audit = repro::engine::audit::last(&project.cache);
+    repro::review::provenance::write(dir, key, &inputs, audit.as_ref())
+        .with_context(|| format!("writing the provenance beside {}", dir.display()))
 }

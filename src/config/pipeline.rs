@@ -11,9 +11,6 @@ use std::path::{Path, PathBuf};
 /// some stage.
 const RESERVED: [&str; 5] = ["project", "profiles", "executor", "remote", "remotes"];
 
-/// Tables repro fills itself (`audit`: the last `repro audit`); a file may not set them.
-pub const SUPPLIED: [&str; 1] = ["audit"];
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ProjectSection {
@@ -323,12 +320,6 @@ impl PipelineConfig {
     /// Rejects top-level tables that no stage reads (typos such as `[trian]`).
     pub fn check_known_tables(&self, read_by_stages: &BTreeSet<String>) -> Result<(), ConfigError> {
         for key in self.raw.keys() {
-            if SUPPLIED.contains(&key.as_str()) {
-                return Err(self.invalid(
-                    key,
-                    format!("`{key}` is filled in by repro itself and cannot be set here"),
-                ));
-            }
             if RESERVED.contains(&key.as_str()) || read_by_stages.contains(key) {
                 continue;
             }

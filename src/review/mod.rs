@@ -6,6 +6,7 @@
 pub mod changes;
 pub mod crate_meta;
 pub mod diff;
+pub mod provenance;
 pub mod results;
 pub mod runs;
 pub mod zip;

@@ -8,13 +8,11 @@ use crate::claims::unmeasured::UNMEASURED;
 use crate::claims::{
     add_variant, check_all, check_all_kept, ClaimData, RobustClass, Thresholds, Verdict,
 };
-use crate::engine::cache::read_manifest_at;
 use crate::engine::failed_input;
 use crate::engine::hash::sha256_hex;
 use crate::engine::stage::{
     parse_tables, ConfigIssue, StageImpl, UnitError, UnitJob, UnitOutcome, UnitSpec,
 };
-use crate::engine::timings::per_stage;
 use crate::engine::unit::UnitRef;
 use crate::results::data_entry::mean_class_sizes;
 use crate::results::{load_fractions, load_metrics};
@@ -105,13 +103,10 @@ impl StageImpl for ReportStage {
                 "overrides": self.overrides,
                 "tool": env!("CARGO_PKG_VERSION"),
                 "commit": env!("REPRO_GIT_COMMIT"),
-                // The last determinism audit, shown in the provenance: a new audit
-                // re-renders the report.
-                "audit": tables.get("audit").cloned().unwrap_or(Value::Null),
                 "claims": thresholds,
                 "variants": variants::plan(tables, self.base_dir())?,
                 // The effective configuration (profile applied), for results/params.json.
-                "tables": without(tables, "audit"),
+                "tables": tables,
             }),
             inputs,
             settings: Value::Null,
@@ -341,7 +336,6 @@ impl StageImpl for ReportStage {
             lr_entries.push((r.id.clone(), dir.as_path(), s));
         }
         let lr_figure = lr_figure::write(&figures_dir, &lr_entries)?;
-        let provenance = provenance(job)?;
         let context = json!({
             "title": "DNNs as Layers of Cooperating Classifiers: a reproduction",
             "profile": self.profile.clone().unwrap_or_else(|| "paper (default)".into()),
@@ -367,11 +361,10 @@ impl StageImpl for ReportStage {
             "lr_figure": lr_figure,
             "partial": partial_run,
             "datasets": datasets,
-            "stages": provenance,
-            "config_file": self.config_file.display().to_string(),
+            // The file's name, not its path: two clones of one commit render the same.
+            "config_file": self.config_file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
             "config": std::fs::read_to_string(&self.config_file).unwrap_or_default(),
             "report_key": job.key,
-            "audit": job.unit.params["audit"],
         });
         let mut tera = tera::Tera::new();
         for (name, file) in [("report.html", TEMPLATES[0]), ("report.md", TEMPLATES[1])] {
@@ -461,15 +454,6 @@ fn figure_ids(cite: &str, figures: &[Value]) -> Vec<String> {
         .collect()
 }
 
-/// `tables` without the table `name`.
-fn without(tables: &Value, name: &str) -> Value {
-    let mut t = tables.clone();
-    if let Some(map) = t.as_object_mut() {
-        map.remove(name);
-    }
-    t
-}
-
 /// Mean number of test samples per class, per dataset (the ceiling of perplexity).
 fn class_sizes(data: &[(&UnitRef, &PathBuf)]) -> Result<BTreeMap<String, f64>, UnitError> {
     let mut sizes = BTreeMap::new();
@@ -503,60 +487,6 @@ fn training_settings(networks: &[Value]) -> Vec<Value> {
         .into_values()
         .map(|(s, count, seeds)| json!({ "settings": s, "networks": count, "seeds": seeds }))
         .collect()
-}
-
-/// Per stage: the timings (units, span, summed time, slowest unit, machines, devices)
-/// and each unit's key.
-fn provenance(job: &UnitJob) -> Result<Vec<Value>, UnitError> {
-    let mut manifests = Vec::new();
-    for (r, dir) in job.inputs {
-        if failed_input::read(dir).is_none() {
-            manifests.push((r, read_manifest_at(dir)?));
-        }
-    }
-    let timings = per_stage(
-        manifests
-            .iter()
-            .map(|(r, m)| (r.stage.as_str(), r.id.as_str(), m)),
-    );
-    let order = ["data", "train", "activations", "analysis", "figures"];
-    let mut out: Vec<Value> = timings
-        .into_iter()
-        .map(|t| {
-            let entries: Vec<Value> = manifests
-                .iter()
-                .filter(|(r, _)| r.stage == t.stage)
-                .map(|(r, m)| json!({ "unit": r.id, "key": m.key, "duration_s": format!("{:.1}", m.duration_s), "device": m.device, "finished": m.finished }))
-                .collect();
-            json!({
-                "stage": t.stage,
-                "units": t.units,
-                "span": human_seconds(t.span_s),
-                "seconds": human_seconds(t.total_s),
-                "slowest": format!("{} ({})", t.slowest_unit, human_seconds(t.slowest_s)),
-                "machines": t.machines.join(", "),
-                "devices": t.devices.join(", "),
-                "entries": entries,
-            })
-        })
-        .collect();
-    out.sort_by_key(|s| {
-        order
-            .iter()
-            .position(|o| s["stage"] == *o)
-            .unwrap_or(order.len())
-    });
-    Ok(out)
-}
-
-/// "95 s", "12 min 5 s", "1 h 3 min".
-fn human_seconds(s: f64) -> String {
-    let s = s.round() as u64;
-    match s {
-        0..=59 => format!("{s} s"),
-        60..=3599 => format!("{} min {} s", s / 60, s % 60),
-        _ => format!("{} h {} min", s / 3600, (s % 3600) / 60),
-    }
 }
 
 /// An object's entries as `[{"name", "value"}]` in key order: Tera iterates a map in no

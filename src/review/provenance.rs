@@ -1,0 +1,167 @@
+//! The provenance of a published report, written beside it (`provenance.md`,
+//! `provenance.html`, `provenance.json`) each time `repro run` publishes it: per stage the
+//! units, the span from first start to last end, the summed unit time, the slowest unit,
+//! the machines and devices; every input unit's key, duration and end; and the last
+//! determinism audit of the cache. None of this decides the report's bytes (durations and
+//! machines are in no key, an audit changes no output), so it is kept out of the report,
+//! whose bytes its key decides, and recorded beside it instead.
+
+use crate::engine::audit::AuditSummary;
+use crate::engine::manifest::Manifest;
+use crate::engine::timings::{per_stage, StageTiming};
+use crate::engine::unit::UnitRef;
+use serde_json::json;
+use std::fmt::Write as _;
+use std::path::Path;
+
+pub const MARKDOWN: &str = "provenance.md";
+pub const HTML: &str = "provenance.html";
+pub const JSON: &str = "provenance.json";
+
+/// "95 s", "12 min 5 s", "1 h 3 min".
+pub fn human_seconds(s: f64) -> String {
+    let s = s.round() as u64;
+    match s {
+        0..=59 => format!("{s} s"),
+        60..=3599 => format!("{} min {} s", s / 60, s % 60),
+        _ => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
+fn audit_text(audit: Option<&AuditSummary>) -> String {
+    let Some(a) = audit else {
+        return "none run on this cache yet (`repro audit` recomputes cached units and compares their bytes).".into();
+    };
+    let mut s = format!(
+        "last `repro audit` ({}) recomputed {} cached unit(s): {} byte-identical",
+        a.finished, a.checked, a.identical
+    );
+    if !a.differing.is_empty() {
+        let _ = write!(
+            s,
+            ", {} differing: {}",
+            a.differing.len(),
+            a.differing.join(", ")
+        );
+    }
+    if !a.failed.is_empty() {
+        let _ = write!(
+            s,
+            ", {} failed to recompute: {}",
+            a.failed.len(),
+            a.failed.join(", ")
+        );
+    }
+    s.push('.');
+    s
+}
+
+/// The stages in pipeline order where known, others after them.
+fn ordered(mut timings: Vec<StageTiming>) -> Vec<StageTiming> {
+    let order = ["data", "lr", "train", "activations", "analysis", "figures"];
+    timings.sort_by_key(|t| {
+        order
+            .iter()
+            .position(|o| *o == t.stage)
+            .unwrap_or(order.len())
+    });
+    timings
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Writes the three files into `dir` for a report with key `report_key` whose inputs were
+/// `inputs` (each with its manifest).
+pub fn write(
+    dir: &Path,
+    report_key: &str,
+    inputs: &[(UnitRef, Manifest)],
+    audit: Option<&AuditSummary>,
+) -> std::io::Result<()> {
+    let timings = ordered(per_stage(
+        inputs
+            .iter()
+            .map(|(r, m)| (r.stage.as_str(), r.id.as_str(), m)),
+    ));
+    let mut md = format!(
+        "# Provenance of report `{report_key}`\n\nWhat made the report's inputs, read from their manifests. *Span*: from a stage's first unit start to its last unit end (units made by earlier runs and reused make it longer than one run); *unit time*: the units' durations added up (with `--jobs N`, up to N run at once).\n\n| Stage | Units | Span | Unit time | Slowest unit | Machines | Devices |\n|---|---|---|---|---|---|---|\n"
+    );
+    let mut html = format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Provenance</title><style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:.2em .5em}}</style></head><body>\n<h1>Provenance of report <code>{report_key}</code></h1>\n<p>What made the report's inputs, read from their manifests. <i>Span</i>: from a stage's first unit start to its last unit end (units made by earlier runs and reused make it longer than one run); <i>unit time</i>: the units' durations added up (with <code>--jobs N</code>, up to N run at once).</p>\n<table><tr><th>Stage</th><th>Units</th><th>Span</th><th>Unit time</th><th>Slowest unit</th><th>Machines</th><th>Devices</th></tr>\n"
+    );
+    for t in &timings {
+        let cells = [
+            t.stage.clone(),
+            t.units.to_string(),
+            human_seconds(t.span_s),
+            human_seconds(t.total_s),
+            format!("{} ({})", t.slowest_unit, human_seconds(t.slowest_s)),
+            t.machines.join(", "),
+            t.devices.join(", "),
+        ];
+        let _ = writeln!(md, "| {} |", cells.join(" | "));
+        let _ = writeln!(
+            html,
+            "<tr>{}</tr>",
+            cells
+                .iter()
+                .map(|c| format!("<td>{}</td>", escape(c)))
+                .collect::<String>()
+        );
+    }
+    let audit_line = audit_text(audit);
+    let _ = write!(md, "\nDeterminism audit: {audit_line}\n\n## Every input's key\n\n| Unit | Key | Seconds | Device | Finished |\n|---|---|---|---|---|\n");
+    let _ = write!(
+        html,
+        "</table>\n<h2>Determinism audit</h2>\n<p>{}</p>\n<h2>Every input's key</h2>\n<table><tr><th>Unit</th><th>Key</th><th>Seconds</th><th>Device</th><th>Finished</th></tr>\n",
+        escape(&audit_line)
+    );
+    for (r, m) in inputs {
+        let _ = writeln!(
+            md,
+            "| {r} | `{}` | {:.1} | {} | {} |",
+            m.key, m.duration_s, m.device, m.finished
+        );
+        let _ = writeln!(
+            html,
+            "<tr><td>{}</td><td><code>{}</code></td><td>{:.1}</td><td>{}</td><td>{}</td></tr>",
+            escape(&r.to_string()),
+            m.key,
+            m.duration_s,
+            escape(&m.device),
+            m.finished
+        );
+    }
+    html.push_str("</table>\n</body></html>\n");
+    let record = json!({
+        "report_key": report_key,
+        "stages": timings,
+        "audit": audit,
+        "inputs": inputs.iter().map(|(r, m)| json!({
+            "unit": r.to_string(), "key": m.key, "duration_s": m.duration_s,
+            "device": m.device, "machine": m.machine, "started": m.started, "finished": m.finished,
+        })).collect::<Vec<_>>(),
+    });
+    std::fs::write(dir.join(MARKDOWN), md)?;
+    std::fs::write(dir.join(HTML), html)?;
+    std::fs::write(
+        dir.join(JSON),
+        serde_json::to_string_pretty(&record).expect("serialisable"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_read_as_a_person_would_say_them() {
+        assert_eq!(human_seconds(59.4), "59 s");
+        assert_eq!(human_seconds(725.0), "12 min 5 s");
+        assert_eq!(human_seconds(3780.0), "1 h 3 min");
+    }
+}
