@@ -176,6 +176,11 @@ struct StatusArgs {
     /// machines and devices.
     #[arg(long, conflicts_with = "explain")]
     timings: bool,
+    /// Every cached unit this configuration uses as CSV, one line each: stage, unit, key,
+    /// start, end, seconds, CPU seconds, peak memory (MiB), machine and device (to FILE,
+    /// or `-` for stdout).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["explain", "timings"])]
+    trace: Option<std::path::PathBuf>,
     /// Which of the units that would run the remote cache holds ([remote], or the one
     /// named: `--remote NAME`).
     #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "", conflicts_with_all = ["explain", "timings"])]
@@ -305,6 +310,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 commands::remote::status_on_remote(&project, name)
             }
             None if args.timings => commands::status::timings(&project),
+            None if args.trace.is_some() => {
+                commands::status::trace(&project, args.trace.as_deref().expect("checked"))
+            }
             None => commands::status::status(&project),
         },
         Command::Diff {

@@ -47,6 +47,7 @@ pub fn audit(
     let options = RunOptions {
         keep_recomputable: true,
         fetcher: None,
+        own_process: false,
         keep_going: true,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         run_id: new_run_id(),

@@ -107,6 +107,7 @@ pub fn run(
             run_id: new_run_id(),
             keep_recomputable: args.keep,
             fetcher,
+            own_process: false,
         },
         reporter.as_ref(),
     );
@@ -269,6 +270,7 @@ pub fn run_one(project: &Project, args: &RunUnitArgs, quiet: bool) -> Result<Exi
         run_id: args.run_id.clone().unwrap_or_else(new_run_id),
         keep_recomputable: true,
         fetcher: None,
+        own_process: true,
     };
     match run_unit(
         node,

@@ -1,6 +1,6 @@
 //! `repro status` (with `--explain UNIT`) and `repro dag`.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use repro::engine::slurm::in_flight;
 use repro::engine::timings::per_stage;
 use repro::engine::unit_log;
@@ -75,13 +75,19 @@ pub fn timings(project: &Project) -> Result<ExitCode> {
             .map(|(u, m)| (u.unit.stage.as_str(), u.unit.id.as_str(), m)),
     );
     println!(
-        "{:<12} {:>6} {:>10} {:>11}  {:<44} machines; devices",
-        "stage", "units", "span", "unit time", "slowest unit"
+        "{:<12} {:>6} {:>10} {:>11} {:>10} {:>9}  {:<44} machines; devices",
+        "stage", "units", "span", "unit time", "CPU time", "peak MiB", "slowest unit"
     );
     for t in rows {
         let slowest = format!("{} ({:.1} s)", t.slowest_unit, t.slowest_s);
+        // CPU time and memory only where every unit recorded them.
+        let (cpu, rss) = if t.with_resources == t.units {
+            (format!("{:.0}s", t.cpu_s), format!("{:.0}", t.peak_rss_mib))
+        } else {
+            ("-".to_string(), "-".to_string())
+        };
         println!(
-            "{:<12} {:>6} {:>9.0}s {:>10.0}s  {slowest:<44} {}; {}",
+            "{:<12} {:>6} {:>9.0}s {:>10.0}s {cpu:>10} {rss:>9}  {slowest:<44} {}; {}",
             t.stage,
             t.units,
             t.span_s,
@@ -89,6 +95,43 @@ pub fn timings(project: &Project) -> Result<ExitCode> {
             t.machines.join(", "),
             t.devices.join(", ")
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `repro status --trace FILE`: one CSV line per cached unit this configuration uses.
+pub fn trace(project: &Project, file: &std::path::Path) -> Result<ExitCode> {
+    let plan = project.plan(&BTreeSet::new())?;
+    let mut csv = String::from(
+        "stage,unit,key,started,finished,duration_s,cpu_s,peak_rss_mib,scope,machine,device\n",
+    );
+    for u in plan.units.iter().filter(|u| u.status == Status::Fresh) {
+        let m = project.cache.read_manifest(&u.unit.stage, &u.key)?;
+        let (cpu, rss, scope) = match &m.resources {
+            Some(r) => (
+                format!("{:.3}", r.cpu_s),
+                format!("{:.1}", r.peak_rss_mib),
+                r.scope.clone(),
+            ),
+            None => Default::default(),
+        };
+        csv.push_str(&format!(
+            "{},\"{}\",{},{},{},{:.3},{cpu},{rss},{scope},\"{}\",{}\n",
+            u.unit.stage,
+            u.unit.id.replace('"', "\"\""),
+            u.key,
+            m.started,
+            m.finished,
+            m.duration_s,
+            m.machine.unwrap_or_default().replace('"', "\"\""),
+            m.device
+        ));
+    }
+    if file == std::path::Path::new("-") {
+        print!("{csv}");
+    } else {
+        std::fs::write(file, csv).with_context(|| format!("writing {}", file.display()))?;
+        eprintln!("trace: {}", file.display());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -33,6 +33,9 @@ pub struct Manifest {
     /// Where it ran: host name and core count, e.g. `node1 (2 cores)`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub machine: Option<String>,
+    /// CPU time and peak memory it used (entries made before this was recorded lack it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<super::resources::Resources>,
 }
 
 /// This machine as manifests name it: host name and core count.

@@ -15,6 +15,7 @@ pub mod plan;
 pub mod progress;
 pub mod publish;
 pub mod reach;
+pub mod resources;
 pub mod runner;
 pub mod slurm;
 pub mod stage;

@@ -89,6 +89,7 @@ mod tests {
             info: serde_json::Value::Null,
             run_id: None,
             machine: None,
+            resources: None,
         }
     }
 

@@ -77,6 +77,9 @@ pub struct RunOptions {
     /// Asked for every unit about to run, before it runs (`repro run --pull`; the local
     /// executor only).
     pub fetcher: Option<Box<dyn Fetcher>>,
+    /// Units run alone in this process (`repro run-unit`: a worker or a Slurm task), so
+    /// the process's resource usage is the unit's own.
+    pub own_process: bool,
 }
 
 /// A fresh run id: time and process, unique enough to tell runs apart in one cache.
@@ -537,6 +540,7 @@ pub fn run_unit(
         .map_err(|e| e.to_string())?;
     let started_at = SystemTime::now();
     let clock = Instant::now();
+    let meter = super::resources::Meter::start(options.own_process);
     let job = UnitJob {
         unit: spec,
         key: &key,
@@ -595,6 +599,7 @@ pub fn run_unit(
         info: outcome.info,
         run_id: Some(options.run_id.clone()),
         machine: Some(super::manifest::this_machine()),
+        resources: Some(meter.read()),
     };
     cache
         .commit(staging, &manifest)

@@ -20,6 +20,12 @@ pub struct StageTiming {
     pub slowest_s: f64,
     pub machines: Vec<String>,
     pub devices: Vec<String>,
+    /// The CPU time of the units that recorded it, added up.
+    pub cpu_s: f64,
+    /// The largest peak resident memory a unit recorded, MiB.
+    pub peak_rss_mib: f64,
+    /// How many units recorded their resources (older entries did not).
+    pub with_resources: usize,
 }
 
 /// One timing per stage, in the order stages first appear in `entries` ((stage, unit,
@@ -44,6 +50,9 @@ pub fn per_stage<'a>(
                     slowest_s: -1.0,
                     machines: Vec::new(),
                     devices: Vec::new(),
+                    cpu_s: 0.0,
+                    peak_rss_mib: 0.0,
+                    with_resources: 0,
                 },
                 i64::MAX,
                 i64::MIN,
@@ -51,6 +60,11 @@ pub fn per_stage<'a>(
         });
         t.units += 1;
         t.total_s += m.duration_s;
+        if let Some(r) = &m.resources {
+            t.cpu_s += r.cpu_s;
+            t.peak_rss_mib = t.peak_rss_mib.max(r.peak_rss_mib);
+            t.with_resources += 1;
+        }
         if m.duration_s > t.slowest_s {
             (t.slowest_unit, t.slowest_s) = (unit.to_string(), m.duration_s);
         }
@@ -106,6 +120,11 @@ mod tests {
             info: Value::Null,
             run_id: None,
             machine: Some("box (2 cores)".into()),
+            resources: Some(crate::engine::resources::Resources {
+                cpu_s: 2.0 * duration_s,
+                peak_rss_mib: 100.0 * duration_s,
+                scope: "process".into(),
+            }),
         }
     }
 
@@ -129,6 +148,11 @@ mod tests {
         assert_eq!((t[0].span_s, t[0].total_s), (120.0, 210.0));
         assert_eq!((t[0].slowest_unit.as_str(), t[0].slowest_s), ("n2", 110.0));
         assert_eq!(t[0].machines, ["box (2 cores)"]);
+        // CPU time adds up (2 x 210 s); memory is the largest peak (100 x 110 MiB).
+        assert_eq!(
+            (t[0].cpu_s, t[0].peak_rss_mib, t[0].with_resources),
+            (420.0, 11000.0, 2)
+        );
         assert_eq!(
             (t[1].span_s, t[1].devices.clone()),
             (3.0, vec!["cuda:0".to_string()])

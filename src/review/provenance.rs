@@ -88,10 +88,10 @@ pub fn write(
             .map(|(r, m)| (r.stage.as_str(), r.id.as_str(), m)),
     ));
     let mut md = format!(
-        "# Provenance of report `{report_key}`\n\nWhat made the report's inputs, read from their manifests. *Span*: from a stage's first unit start to its last unit end (units made by earlier runs and reused make it longer than one run); *unit time*: the units' durations added up (with `--jobs N`, up to N run at once).\n\n| Stage | Units | Span | Unit time | Slowest unit | Machines | Devices |\n|---|---|---|---|---|---|---|\n"
+        "# Provenance of report `{report_key}`\n\nWhat made the report's inputs, read from their manifests. *Span*: from a stage's first unit start to its last unit end (units made by earlier runs and reused make it longer than one run); *unit time*: the units' durations added up (with `--jobs N`, up to N run at once).\n\n| Stage | Units | Span | Unit time | CPU time | Peak memory | Slowest unit | Machines | Devices |\n|---|---|---|---|---|---|---|---|---|\n"
     );
     let mut html = format!(
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Provenance</title><style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:.2em .5em}}</style></head><body>\n<h1>Provenance of report <code>{report_key}</code></h1>\n<p>What made the report's inputs, read from their manifests. <i>Span</i>: from a stage's first unit start to its last unit end (units made by earlier runs and reused make it longer than one run); <i>unit time</i>: the units' durations added up (with <code>--jobs N</code>, up to N run at once).</p>\n<table><tr><th>Stage</th><th>Units</th><th>Span</th><th>Unit time</th><th>Slowest unit</th><th>Machines</th><th>Devices</th></tr>\n"
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Provenance</title><style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:.2em .5em}}</style></head><body>\n<h1>Provenance of report <code>{report_key}</code></h1>\n<p>What made the report's inputs, read from their manifests. <i>Span</i>: from a stage's first unit start to its last unit end (units made by earlier runs and reused make it longer than one run); <i>unit time</i>: the units' durations added up (with <code>--jobs N</code>, up to N run at once).</p>\n<table><tr><th>Stage</th><th>Units</th><th>Span</th><th>Unit time</th><th>CPU time</th><th>Peak memory</th><th>Slowest unit</th><th>Machines</th><th>Devices</th></tr>\n"
     );
     for t in &timings {
         let cells = [
@@ -99,6 +99,17 @@ pub fn write(
             t.units.to_string(),
             human_seconds(t.span_s),
             human_seconds(t.total_s),
+            // Only where every unit recorded them (older entries did not).
+            if t.with_resources == t.units {
+                human_seconds(t.cpu_s)
+            } else {
+                "-".into()
+            },
+            if t.with_resources == t.units {
+                format!("{:.0} MiB", t.peak_rss_mib)
+            } else {
+                "-".into()
+            },
             format!("{} ({})", t.slowest_unit, human_seconds(t.slowest_s)),
             t.machines.join(", "),
             t.devices.join(", "),
@@ -144,6 +155,7 @@ pub fn write(
         "inputs": inputs.iter().map(|(r, m)| json!({
             "unit": r.to_string(), "key": m.key, "duration_s": m.duration_s,
             "device": m.device, "machine": m.machine, "started": m.started, "finished": m.finished,
+            "resources": m.resources,
         })).collect::<Vec<_>>(),
     });
     std::fs::write(dir.join(MARKDOWN), md)?;
