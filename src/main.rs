@@ -161,6 +161,17 @@ enum Command {
         #[arg(long, value_name = "N")]
         sample: Option<usize>,
     },
+    /// After a change that alters a stage's keys but (you expect) not its bytes: recompute
+    /// N of its units under the new code, and if every output is identical, re-key the
+    /// rest of its entries instead of rerunning them (recorded as adopted). Refuses, naming
+    /// the unit, on any difference.
+    Adopt {
+        /// The stage whose entries to adopt.
+        stage: String,
+        /// How many units to recompute as evidence.
+        #[arg(long, default_value_t = 2)]
+        sample: usize,
+    },
     /// Run exactly one unit (its inputs must be cached) and commit it; what worker
     /// processes and Slurm tasks run. Exit 0 when the unit is cached afterwards.
     RunUnit(RunUnitArgs),
@@ -367,6 +378,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Command::Gc { dry_run, yes } => commands::gc::gc(&project, dry_run, yes),
         Command::Verify => commands::maintain::verify(&project, cli.quiet),
+        Command::Adopt { stage, sample } => {
+            commands::adopt::adopt(&project, &stage, sample, cli.quiet)
+        }
         Command::Audit { stages, sample } => {
             commands::maintain::audit(&project, &stages, sample, cli.quiet)
         }

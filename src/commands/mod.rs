@@ -1,6 +1,7 @@
 //! The binary's subcommands: each turns library calls into what a user reads (and an exit
 //! code). Part of the `repro` executable only, not of the library.
 
+pub mod adopt;
 pub mod diff;
 pub mod export;
 pub mod gc;

@@ -19,6 +19,7 @@ pub fn status(project: &Project) -> Result<ExitCode> {
         "stage", "fresh", "dropped", "stale", "pending", "missing"
     );
     let mut explanations = Vec::new();
+    let mut adopted = Vec::new();
     for stage in &plan.stage_order {
         let (mut fresh, mut dropped, mut stale, mut pending, mut missing) = (0, 0, 0, 0, 0);
         for u in plan.units.iter().filter(|u| &u.unit.stage == stage) {
@@ -26,6 +27,15 @@ pub fn status(project: &Project) -> Result<ExitCode> {
                 Status::Fresh => {
                     fresh += 1;
                     dropped += usize::from(u.dropped);
+                    let m = project.cache.read_manifest(&u.unit.stage, &u.key).ok();
+                    if let Some(a) = m.and_then(|m| m.adopted) {
+                        adopted.push(format!(
+                            "  {:<40} from {} (verified by {})",
+                            u.unit.to_string(),
+                            &a.from_key[..12.min(a.from_key.len())],
+                            a.verified_by.join(", ")
+                        ));
+                    }
                     continue;
                 }
                 Status::Pending(_) => pending += 1,
@@ -49,6 +59,15 @@ pub fn status(project: &Project) -> Result<ExitCode> {
         println!("\non the cluster:");
         for (unit, job, state) in queued {
             println!("  {unit:<40} job {job} {state}");
+        }
+    }
+    if !adopted.is_empty() {
+        println!(
+            "\nadopted ({}: committed from an earlier entry after `repro adopt`; `repro audit` rechecks them):",
+            adopted.len()
+        );
+        for a in adopted {
+            println!("{a}");
         }
     }
     if !explanations.is_empty() {

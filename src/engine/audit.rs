@@ -5,7 +5,7 @@
 //! The last audit's summary is kept in `cache/.audit/last.json`, for the report.
 
 use super::cache::{write_atomic, Cache, CacheError};
-use super::manifest::rfc3339;
+use super::manifest::{rfc3339, Manifest};
 use super::node::StageNode;
 use super::plan::{Plan, Status};
 use super::runner::{run_unit, Reporter, RunOptions};
@@ -103,6 +103,75 @@ fn regenerate_dropped(
     (restored, Ok(()))
 }
 
+/// Recomputes unit `i` of `plan` under its planned ingredients from its cached inputs
+/// (regenerating dropped ones first, and dropping them again after) into a scratch cache
+/// beside `cache`, and returns the manifest it would have; the scratch entry is deleted.
+pub fn recompute_in_scratch(
+    stages: &[StageNode],
+    plan: &Plan,
+    i: usize,
+    cache: &Cache,
+    options: &RunOptions,
+    reporter: &dyn Reporter,
+) -> Result<Manifest, String> {
+    let scratch_root = cache
+        .root()
+        .join(DIR)
+        .join(format!("scratch-{}", std::process::id()));
+    let scratch = Cache::open(&scratch_root).map_err(|e| e.to_string())?;
+    let keys = plan.keys();
+    let planned = &plan.units[i];
+    let node = stages
+        .iter()
+        .find(|s| s.meta.name == planned.unit.stage)
+        .expect("planned stage exists");
+    // The unit's inputs are fresh: their planned keys are exact.
+    let inputs = plan.input_dirs(i, &keys, cache);
+    let p = reporter.unit_started(&planned.unit);
+    let (restored, regenerated) = regenerate_dropped(stages, plan, i, cache, options, p.as_ref());
+    let outcome = regenerated.and_then(|()| {
+        run_unit(
+            node,
+            &planned.spec,
+            &planned.ingredients,
+            &inputs,
+            &scratch,
+            options,
+            p.as_ref(),
+        )
+    });
+    for d in restored {
+        let input = &plan.units[d];
+        let _ = cache.drop_payload(&input.unit.stage, &input.key);
+    }
+    let redone = outcome.and_then(|_| {
+        scratch
+            .read_manifest(&planned.unit.stage, &planned.ingredients.key())
+            .map_err(|e| e.to_string())
+    });
+    // Recomputations are evidence, not results.
+    let _ = std::fs::remove_dir_all(&scratch_root);
+    redone
+}
+
+/// The outputs whose bytes (or presence) differ between two manifests of one unit.
+pub fn compare_outputs(a: &Manifest, b: &Manifest) -> Vec<String> {
+    let digests = |m: &Manifest| -> BTreeMap<String, String> {
+        m.outputs
+            .iter()
+            .map(|o| (o.path.clone(), o.sha256.clone()))
+            .collect()
+    };
+    let (a, b) = (digests(a), digests(b));
+    a.keys()
+        .chain(b.keys())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .filter(|f| a.get(*f) != b.get(*f))
+        .cloned()
+        .collect()
+}
+
 /// Recomputes each unit of `units` (fresh units of `plan`) from its cached inputs into a
 /// scratch cache beside `cache`, compares, and records the summary.
 pub fn audit(
@@ -113,61 +182,14 @@ pub fn audit(
     options: &RunOptions,
     reporter: &dyn Reporter,
 ) -> Result<Vec<AuditedUnit>, CacheError> {
-    let scratch_root = cache
-        .root()
-        .join(DIR)
-        .join(format!("scratch-{}", std::process::id()));
-    let scratch = Cache::open(&scratch_root)?;
     let mut results = Vec::new();
-    let keys = plan.keys();
     for &i in units {
         let planned = &plan.units[i];
-        let node = stages
-            .iter()
-            .find(|s| s.meta.name == planned.unit.stage)
-            .expect("planned stage exists");
-        // A fresh unit's inputs are fresh: their planned keys are exact.
-        let inputs = plan.input_dirs(i, &keys, cache);
         let recorded = cache.read_manifest(&planned.unit.stage, &planned.key)?;
-        let p = reporter.unit_started(&planned.unit);
-        // Inputs whose payload was dropped come back first (checked against their
-        // recorded digests), and are dropped again once the unit is compared.
-        let (restored, regenerated) =
-            regenerate_dropped(stages, plan, i, cache, options, p.as_ref());
-        let outcome = regenerated.and_then(|()| {
-            run_unit(
-                node,
-                &planned.spec,
-                &planned.ingredients,
-                &inputs,
-                &scratch,
-                options,
-                p.as_ref(),
-            )
-        });
-        for d in restored {
-            let input = &plan.units[d];
-            let _ = cache.drop_payload(&input.unit.stage, &input.key);
-        }
-        let verdict = match outcome {
+        let verdict = match recompute_in_scratch(stages, plan, i, cache, options, reporter) {
             Err(error) => Verdict::Failed { error },
-            Ok(_) => {
-                let redone = scratch.read_manifest(&planned.unit.stage, &planned.key)?;
-                let digests = |m: &super::manifest::Manifest| -> BTreeMap<String, String> {
-                    m.outputs
-                        .iter()
-                        .map(|o| (o.path.clone(), o.sha256.clone()))
-                        .collect()
-                };
-                let (a, b) = (digests(&recorded), digests(&redone));
-                let files: Vec<String> = a
-                    .keys()
-                    .chain(b.keys())
-                    .collect::<BTreeSet<_>>()
-                    .into_iter()
-                    .filter(|f| a.get(*f) != b.get(*f))
-                    .cloned()
-                    .collect();
+            Ok(redone) => {
+                let files = compare_outputs(&recorded, &redone);
                 if files.is_empty() {
                     Verdict::Identical
                 } else {
@@ -175,15 +197,12 @@ pub fn audit(
                 }
             }
         };
-        // Recomputations are evidence, not results: drop each once compared.
-        let _ = std::fs::remove_dir_all(scratch.root().join(&planned.unit.stage));
         results.push(AuditedUnit {
             unit: planned.unit.to_string(),
             key: planned.key.clone(),
             verdict,
         });
     }
-    let _ = std::fs::remove_dir_all(&scratch_root);
     let summary = AuditSummary {
         finished: rfc3339(std::time::SystemTime::now()),
         checked: results.len(),

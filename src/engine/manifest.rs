@@ -36,6 +36,9 @@ pub struct Manifest {
     /// CPU time and peak memory it used (entries made before this was recorded lack it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<super::resources::Resources>,
+    /// Set when `repro adopt` committed an earlier entry's files under this key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopted: Option<super::adopt::Adoption>,
 }
 
 /// This machine as manifests name it: host name and core count.

@@ -1,6 +1,7 @@
 //! The generic pipeline engine: keys, the content-addressed cache, planning and running
 //! units. It knows nothing of datasets, networks or plots.
 
+pub mod adopt;
 pub mod audit;
 pub mod cache;
 pub mod failed_input;

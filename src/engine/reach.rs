@@ -90,6 +90,7 @@ mod tests {
             run_id: None,
             machine: None,
             resources: None,
+            adopted: None,
         }
     }
 

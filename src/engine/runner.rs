@@ -600,6 +600,7 @@ pub fn run_unit(
         run_id: Some(options.run_id.clone()),
         machine: Some(super::manifest::this_machine()),
         resources: Some(meter.read()),
+        adopted: None,
     };
     cache
         .commit(staging, &manifest)

@@ -125,6 +125,7 @@ mod tests {
                 peak_rss_mib: 100.0 * duration_s,
                 scope: "process".into(),
             }),
+            adopted: None,
         }
     }
 
