@@ -9,6 +9,7 @@ pub mod fault;
 pub mod hash;
 pub mod history;
 pub mod key;
+pub mod local;
 pub mod lock;
 pub mod manifest;
 pub mod node;

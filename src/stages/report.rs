@@ -29,6 +29,8 @@ const TEMPLATES: [&str; 2] = ["report.html.tera", "report.md.tera"];
 
 mod claims_figure;
 mod lr_figure;
+mod results_folder;
+mod training;
 mod variants;
 
 pub struct ReportStage {
@@ -265,7 +267,7 @@ impl StageImpl for ReportStage {
             claim_rows.push(v);
         }
         let robustness_figure = claims_figure::write(&figures_dir, &claims)?;
-        write_results(
+        results_folder::write(
             job.out_dir,
             &job.unit.params["tables"],
             &claims,
@@ -330,7 +332,7 @@ impl StageImpl for ReportStage {
             )?)?;
             selections.push(json!({
                 "configuration": r.id,
-                "edge": grid_edge(&s),
+                "edge": training::grid_edge(&s),
                 "selection": s,
             }));
             lr_entries.push((r.id.clone(), dir.as_path(), s));
@@ -385,59 +387,6 @@ impl StageImpl for ReportStage {
             info: json!({ "figures": figures.len(), "claims": claims.len() }),
         })
     }
-}
-
-/// Whether the chosen rate is at an end of the grid tried: then a rate beyond it, never
-/// tried, might have trained better, and the report says so.
-fn grid_edge(selection: &Value) -> Option<&'static str> {
-    let chosen = selection["chosen"].as_f64()?;
-    let rates: Vec<f64> = selection["trials"]
-        .as_array()?
-        .iter()
-        .filter_map(|t| t["rate"].as_f64())
-        .collect();
-    if rates.len() < 2 {
-        return None;
-    }
-    let max = rates.iter().copied().fold(f64::MIN, f64::max);
-    let min = rates.iter().copied().fold(f64::MAX, f64::min);
-    if chosen == max {
-        Some("the largest rate tried: a larger one, not tried, might train better")
-    } else if chosen == min {
-        Some("the smallest rate tried: a smaller one, not tried, might train better")
-    } else {
-        None
-    }
-}
-
-/// The machine-readable `results/` folder `repro diff` compares: the effective
-/// configuration (the profile applied), the claims, the metric summary (seed means), and
-/// the same metrics and node shares per seed, from which any verdict can be recomputed.
-fn write_results(
-    out: &Path,
-    tables: &Value,
-    claims: &[crate::claims::Claim],
-    rows: &[crate::results::MetricRow],
-    data: &ClaimData,
-    thresholds: &Thresholds,
-) -> Result<(), UnitError> {
-    let dir = out.join(results::DIR);
-    std::fs::create_dir_all(&dir)?;
-    std::fs::write(dir.join(results::PARAMS), results::params_json(tables))?;
-    std::fs::write(
-        dir.join(results::CLAIMS),
-        serde_json::to_string_pretty(claims)?,
-    )?;
-    std::fs::write(dir.join(results::METRICS), results::metrics_csv(rows))?;
-    std::fs::write(
-        dir.join(results::METRICS_PER_SEED),
-        results::metrics_per_seed_csv(rows),
-    )?;
-    std::fs::write(
-        dir.join(results::NODES_PER_SEED),
-        results::node_shares_csv(data, thresholds.selective_fraction.value),
-    )?;
-    Ok(())
 }
 
 /// The ids of the figures a citation names ("Sec. 5.2, Figs. 9, 10" -> fig9, fig10) that
@@ -498,17 +447,4 @@ fn sorted_pairs(map: &Value) -> Vec<Value> {
         .into_iter()
         .map(|(name, value)| json!({ "name": name, "value": value }))
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_choice_at_either_end_of_the_grid_is_named() {
-        let sel = |chosen: f64| json!({ "chosen": chosen, "trials": [{ "rate": 0.1 }, { "rate": 0.3 }, { "rate": 1.0 }] });
-        assert!(grid_edge(&sel(1.0)).unwrap().starts_with("the largest"));
-        assert!(grid_edge(&sel(0.1)).unwrap().starts_with("the smallest"));
-        assert_eq!(grid_edge(&sel(0.3)), None);
-    }
 }

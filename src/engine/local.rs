@@ -1,0 +1,439 @@
+//! The local executor: up to `jobs` units at a time on this machine, each as soon as its
+//! inputs are done, on threads of this process or each in its own `repro run-unit` worker
+//! process. It drops recomputable entries once their readers are done, runs a partial
+//! unit (a report) from what completed under `--keep-going`, and gives every unit it
+//! computes a log.
+
+use super::cache::Cache;
+use super::failed_input;
+use super::key::KeyIngredients;
+use super::node::StageNode;
+use super::plan::{Plan, PlannedUnit};
+use super::runner::{run_unit, Executor, Reporter, RunOptions, RunReport, UnitResult};
+use super::stage::UnitProgress;
+use super::unit::UnitRef;
+use super::unit_log::{Tee, UnitLog};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// Runs up to `jobs` units at a time, each as soon as its inputs are done: on threads of
+/// this process, or (with `workers`) each in its own `repro run-unit` process, so that
+/// parallel units do not share libtorch's thread pools and a crash stays in its unit.
+pub struct InProcess {
+    pub jobs: usize,
+    /// The command that runs repro with this project's options; `run-unit STAGE UNIT` is
+    /// appended. `None`: run units on threads of this process.
+    pub workers: Option<Vec<String>>,
+}
+
+/// The arguments that have `repro run-unit` run exactly this unit: its expected key (the
+/// task refuses to commit under another), the run id, and `--force` where forced.
+pub fn run_unit_args(planned: &PlannedUnit, key: &str, run_id: &str) -> Vec<String> {
+    let mut args = vec![
+        "run-unit".to_string(),
+        planned.unit.stage.clone(),
+        planned.unit.id.clone(),
+        "--expect-key".into(),
+        key.to_string(),
+        "--run-id".into(),
+        run_id.to_string(),
+    ];
+    if planned.forced {
+        args.push("--force".into());
+    }
+    args.push("--relay-progress".into());
+    args
+}
+
+/// Runs one unit as a `repro run-unit` child process. Its relayed progress lines go to
+/// `progress`; its stdout and every other stderr line go to `log`, and the last of those
+/// lines are the error if it fails.
+fn run_in_worker(
+    launcher: &[String],
+    planned: &PlannedUnit,
+    key: &str,
+    run_id: &str,
+    progress: &dyn UnitProgress,
+    log: Option<&UnitLog>,
+) -> Result<Duration, String> {
+    use std::io::BufRead;
+    let clock = Instant::now();
+    let stdout = match log.map(UnitLog::stdio) {
+        Some(Ok(file)) => std::process::Stdio::from(file),
+        _ => std::process::Stdio::null(),
+    };
+    let mut child = std::process::Command::new(&launcher[0])
+        .args(&launcher[1..])
+        .args(run_unit_args(planned, key, run_id))
+        .stdin(std::process::Stdio::null())
+        .stdout(stdout)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start a worker ({}): {e}", launcher[0]))?;
+    let mut tail: std::collections::VecDeque<String> = std::collections::VecDeque::new();
+    if let Some(stderr) = child.stderr.take() {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if !super::progress::relay_to(&line, progress) {
+                if let Some(log) = log {
+                    log.line(&line);
+                }
+                if tail.len() == 5 {
+                    tail.pop_front();
+                }
+                tail.push_back(line);
+            }
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("waiting for a worker: {e}"))?;
+    if status.success() {
+        Ok(clock.elapsed())
+    } else {
+        Err(format!("worker {status}: {}", Vec::from(tail).join(" | ")))
+    }
+}
+
+/// Why a unit has no entry, for its readers: its own failure, or (when it never ran) the
+/// failure it inherited.
+fn why_missing(unit: &UnitRef, result: &Option<UnitResult>) -> String {
+    match result {
+        Some(UnitResult::Failed(e)) => format!("{unit} failed: {e}"),
+        Some(UnitResult::Skipped(why)) if why.starts_with("not run") => why.clone(),
+        Some(UnitResult::Skipped(why)) => format!("not run: {why}"),
+        _ => format!("{unit} did not finish"),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum State {
+    Waiting,
+    Running,
+    Done,
+    Failed,
+    Skipped,
+}
+
+impl InProcess {
+    /// Computes (or regenerates) one unit here, in this process or a worker, with its log;
+    /// a failure names the log.
+    #[allow(clippy::too_many_arguments)]
+    fn compute(
+        &self,
+        node: &StageNode,
+        planned: &PlannedUnit,
+        ingredients: &KeyIngredients,
+        inputs: &BTreeMap<UnitRef, PathBuf>,
+        cache: &Cache,
+        options: &RunOptions,
+        reporter: &dyn Reporter,
+        in_process: bool,
+    ) -> UnitResult {
+        let key = ingredients.key();
+        let log = UnitLog::create(cache, &options.run_id, &planned.unit, &key)
+            .map_err(|e| reporter.warn(&format!("no log for {}: {e}", planned.unit)))
+            .ok();
+        let shown = reporter.unit_started(&planned.unit);
+        let teed = log.as_ref().map(|log| Tee {
+            inner: shown.as_ref(),
+            log,
+        });
+        let progress: &dyn UnitProgress = match &teed {
+            Some(t) => t,
+            None => shown.as_ref(),
+        };
+        // A partial unit's stand-in inputs exist only in this process's run: a worker,
+        // which plans on its own, would not see them.
+        let worker = self.workers.as_ref().filter(|_| !in_process);
+        let outcome = match worker {
+            Some(launcher) => run_in_worker(
+                launcher,
+                planned,
+                &key,
+                &options.run_id,
+                progress,
+                log.as_ref(),
+            ),
+            None => run_unit(
+                node,
+                &planned.spec,
+                ingredients,
+                inputs,
+                cache,
+                options,
+                progress,
+            ),
+        };
+        drop(shown);
+        match (outcome, log) {
+            (Ok(d), log) => {
+                if let Some(log) = log {
+                    log.finish(&format!("done in {:.1} s", d.as_secs_f64()));
+                }
+                UnitResult::Done(d)
+            }
+            (Err(e), Some(log)) => {
+                log.finish(&format!("failed: {e}"));
+                UnitResult::Failed(format!("{e}; log: {}", log.path().display()))
+            }
+            (Err(e), None) => UnitResult::Failed(e),
+        }
+    }
+}
+
+impl Executor for InProcess {
+    fn execute(
+        &self,
+        stages: &[StageNode],
+        plan: &Plan,
+        to_run: &[usize],
+        cache: &Cache,
+        options: &RunOptions,
+        reporter: &dyn Reporter,
+    ) -> RunReport {
+        reporter.start(to_run.len());
+        let position: BTreeMap<usize, usize> =
+            to_run.iter().enumerate().map(|(p, &i)| (i, p)).collect();
+        let shared = Mutex::new((vec![State::Waiting; to_run.len()], false));
+        // Each unit's settled key: the plan's for units not run, the resolved one for
+        // units run (or reused) here.
+        let keys = Mutex::new(plan.keys());
+        let wake = Condvar::new();
+        let results = Mutex::new(vec![None::<UnitResult>; to_run.len()]);
+
+        // Per unit to run, the units to run that read it: a recomputable entry is dropped
+        // once all of them are done.
+        let mut readers: Vec<Vec<usize>> = vec![Vec::new(); to_run.len()];
+        for (p, &i) in to_run.iter().enumerate() {
+            for d in &plan.units[i].deps {
+                if let Some(&dp) = position.get(d) {
+                    readers[dp].push(p);
+                }
+            }
+        }
+        let partial = |i: usize| {
+            stages
+                .iter()
+                .any(|s| s.meta.name == plan.units[i].unit.stage && s.meta.partial)
+        };
+        let recomputable = |i: usize| {
+            stages
+                .iter()
+                .any(|s| s.meta.name == plan.units[i].unit.stage && s.meta.recomputable)
+        };
+
+        let worker = || loop {
+            // Pick a waiting unit whose inputs are all available, the one latest in
+            // dependency order first: consumers before new producers, so that few
+            // recomputable entries are alive at once (depth-first).
+            let picked = {
+                let mut guard = shared.lock().expect("scheduler lock");
+                loop {
+                    let (states, stop) = &mut *guard;
+                    let mut ready = None;
+                    let mut waiting = false;
+                    for (p, &i) in to_run.iter().enumerate().rev() {
+                        if states[p] != State::Waiting {
+                            continue;
+                        }
+                        if *stop {
+                            states[p] = State::Skipped;
+                            results.lock().unwrap()[p] =
+                                Some(UnitResult::Skipped("run stopped after a failure".into()));
+                            continue;
+                        }
+                        let dep_states: Vec<State> = plan.units[i]
+                            .deps
+                            .iter()
+                            .filter_map(|d| position.get(d).map(|&dp| states[dp]))
+                            .collect();
+                        let first_failed = plan.units[i].deps.iter().find_map(|d| {
+                            let &dp = position.get(d)?;
+                            matches!(states[dp], State::Failed | State::Skipped).then_some(dp)
+                        });
+                        if let Some(dp) = first_failed {
+                            if options.keep_going && partial(i) {
+                                // Runs once every input has finished, one way or another.
+                                let finished = dep_states.iter().all(|s| {
+                                    matches!(s, State::Done | State::Failed | State::Skipped)
+                                });
+                                if finished {
+                                    ready = Some(p);
+                                    break;
+                                }
+                                waiting = true;
+                                continue;
+                            }
+                            states[p] = State::Skipped;
+                            let mut results = results.lock().unwrap();
+                            let why = why_missing(&plan.units[to_run[dp]].unit, &results[dp]);
+                            results[p] = Some(UnitResult::Skipped(why));
+                            continue;
+                        }
+                        if dep_states.iter().all(|s| *s == State::Done) {
+                            ready = Some(p);
+                            break;
+                        }
+                        waiting = true;
+                    }
+                    if let Some(p) = ready {
+                        states[p] = State::Running;
+                        break Some(p);
+                    }
+                    let running = states.contains(&State::Running);
+                    if !waiting || !running {
+                        // Nothing left that could become ready.
+                        wake.notify_all();
+                        break None;
+                    }
+                    guard = wake.wait(guard).expect("scheduler lock");
+                }
+            };
+            let Some(p) = picked else { return };
+            let i = to_run[p];
+            let planned = &plan.units[i];
+            let node = stages
+                .iter()
+                .find(|s| s.meta.name == planned.unit.stage)
+                .expect("planned stage exists");
+            let settled = keys.lock().unwrap().clone();
+            // A partial unit's inputs that failed (plan index -> why), from their results.
+            let failed: BTreeMap<usize, String> = {
+                let states = &shared.lock().expect("scheduler lock").0;
+                let results = results.lock().unwrap();
+                planned
+                    .deps
+                    .iter()
+                    .filter_map(|&d| {
+                        let &dp = position.get(&d)?;
+                        matches!(states[dp], State::Failed | State::Skipped)
+                            .then(|| (d, why_missing(&plan.units[d].unit, &results[dp])))
+                    })
+                    .collect()
+            };
+            let failed_set: BTreeSet<usize> = failed.keys().copied().collect();
+            let result = match plan.resolve_partial(i, &settled, cache, &failed_set) {
+                Err(e) => UnitResult::Failed(format!("reading an input's manifest: {e}")),
+                Ok(ingredients) => {
+                    let key = ingredients.key();
+                    let stage = &planned.unit.stage;
+                    let usable = || cache.contains(stage, &key) && !cache.is_dropped(stage, &key);
+                    let reusable = !planned.forced && usable();
+                    let fetched = match &options.fetcher {
+                        Some(f) if !planned.forced && !reusable => {
+                            f.fetch(cache, &ingredients).unwrap_or_else(|warning| {
+                                reporter.warn(&warning);
+                                false
+                            })
+                        }
+                        _ => false,
+                    };
+                    let result = if reusable {
+                        UnitResult::Reused
+                    } else if fetched && usable() {
+                        UnitResult::Pulled
+                    } else {
+                        // Not fetched, or fetched as a manifest alone (a dropped
+                        // recomputable entry): it is computed, or regenerated, here.
+                        let mut inputs = plan.input_dirs(i, &settled, cache);
+                        let mut stand_ins = Ok(());
+                        for (&d, why) in &failed {
+                            let input = &plan.units[d].unit;
+                            match failed_input::write(cache, &options.run_id, input, why) {
+                                Ok(dir) => {
+                                    inputs.insert(input.clone(), dir);
+                                }
+                                Err(e) => {
+                                    stand_ins = Err(format!("recording {input} as failed: {e}"))
+                                }
+                            }
+                        }
+                        if !failed.is_empty() {
+                            reporter.warn(&format!(
+                                "{} runs without its {} failed input(s) (--keep-going; it is partial)",
+                                planned.unit,
+                                failed.len()
+                            ));
+                        }
+                        match stand_ins {
+                            Err(e) => UnitResult::Failed(e),
+                            Ok(()) => self.compute(
+                                node,
+                                planned,
+                                &ingredients,
+                                &inputs,
+                                cache,
+                                options,
+                                reporter,
+                                !failed.is_empty(),
+                            ),
+                        }
+                    };
+                    if !matches!(result, UnitResult::Failed(_)) {
+                        keys.lock().unwrap()[i] = key;
+                    }
+                    result
+                }
+            };
+            let state = match result {
+                UnitResult::Failed(_) | UnitResult::Skipped(_) => State::Failed,
+                _ => State::Done,
+            };
+            reporter.unit_finished(&planned.unit, &result);
+            results.lock().unwrap()[p] = Some(result);
+            let mut guard = shared.lock().expect("scheduler lock");
+            guard.0[p] = state;
+            if state == State::Failed && !options.keep_going {
+                guard.1 = true;
+            }
+            // Inputs of recomputable stages that every reader in this run is done with.
+            let done_with: Vec<usize> = if options.keep_recomputable || state != State::Done {
+                Vec::new()
+            } else {
+                planned
+                    .deps
+                    .iter()
+                    .filter_map(|d| position.get(d).map(|&dp| (*d, dp)))
+                    .filter(|&(d, dp)| {
+                        recomputable(d) && readers[dp].iter().all(|&r| guard.0[r] == State::Done)
+                    })
+                    .map(|(d, _)| d)
+                    .collect()
+            };
+            wake.notify_all();
+            drop(guard);
+            for d in done_with {
+                let key = keys.lock().unwrap()[d].clone();
+                let input = &plan.units[d].unit;
+                if let Err(e) = cache.drop_payload(&input.stage, &key) {
+                    // Keeping an entry is always safe; only the disk bound suffers.
+                    reporter.warn(&format!("could not drop the payload of {input}: {e}"));
+                }
+            }
+        };
+
+        std::thread::scope(|scope| {
+            for _ in 0..self.jobs.max(1) {
+                scope.spawn(worker);
+            }
+        });
+        reporter.finish();
+        let results = results.into_inner().unwrap();
+        RunReport {
+            keys: keys.into_inner().unwrap(),
+            results: to_run
+                .iter()
+                .zip(results)
+                .map(|(&i, r)| {
+                    (
+                        plan.units[i].unit.clone(),
+                        r.unwrap_or(UnitResult::Skipped("not reached".into())),
+                    )
+                })
+                .collect(),
+        }
+    }
+}
