@@ -302,16 +302,33 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Run(a) => a.jobs.max(1),
         _ => 1,
     };
-    let threads = cli
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()) / jobs)
-        .max(1);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = unit_threads(
+        cli.threads,
+        std::env::var("SLURM_CPUS_PER_TASK").ok().as_deref(),
+        cores,
+        jobs,
+    );
     tch::set_num_threads(threads as i32);
     // Analysis kernels give the same numbers on any number of threads (tested there).
     let _ = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build_global();
-    let launcher = launcher(&cli, &project, threads);
+    // Local workers share this machine's cores: each is told its share. A Slurm task
+    // takes what Slurm allocated it, unless --threads was given.
+    let base = launcher(&cli, &project);
+    let with_threads = |mut l: Vec<String>| {
+        l.extend(["--threads".to_string(), threads.to_string()]);
+        l
+    };
+    let launcher = commands::run::Launchers {
+        local: with_threads(base.clone()),
+        slurm: if cli.threads.is_some() {
+            with_threads(base)
+        } else {
+            base
+        },
+    };
     match cli.command {
         Command::Run(args) => commands::run::run(&project, args, cli.quiet, launcher),
         Command::Status(args) => match args.explain {
@@ -389,7 +406,35 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
 }
 
 /// The command a Slurm task runs: this binary with this project's options.
-fn launcher(cli: &Cli, project: &Project, threads: usize) -> Vec<String> {
+/// Threads per unit for work whose results do not depend on the count: `--threads` if
+/// given; inside a Slurm task, the CPUs Slurm allocated it (`SLURM_CPUS_PER_TASK`);
+/// otherwise this machine's cores shared among `jobs`.
+fn unit_threads(
+    explicit: Option<usize>,
+    slurm_cpus: Option<&str>,
+    cores: usize,
+    jobs: usize,
+) -> usize {
+    explicit
+        .or_else(|| slurm_cpus.and_then(|s| s.trim().parse().ok()))
+        .unwrap_or(cores / jobs.max(1))
+        .max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_slurm_task_uses_its_allocation_unless_threads_are_given() {
+        use super::unit_threads;
+        assert_eq!(unit_threads(None, Some("6"), 64, 1), 6);
+        assert_eq!(unit_threads(Some(2), Some("6"), 64, 1), 2);
+        assert_eq!(unit_threads(None, None, 16, 4), 4);
+        assert_eq!(unit_threads(None, Some("x"), 16, 4), 4);
+        assert_eq!(unit_threads(None, None, 2, 4), 1);
+    }
+}
+
+fn launcher(cli: &Cli, project: &Project) -> Vec<String> {
     let mut l = vec![
         std::env::current_exe()
             .map(|p| p.display().to_string())
@@ -398,8 +443,6 @@ fn launcher(cli: &Cli, project: &Project, threads: usize) -> Vec<String> {
         project.config.file.display().to_string(),
         "--device".into(),
         cli.device.clone(),
-        "--threads".into(),
-        threads.to_string(),
         "--quiet".into(),
     ];
     if let Some(p) = &cli.profile {

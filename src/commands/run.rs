@@ -17,12 +17,14 @@ use std::collections::BTreeSet;
 use std::process::ExitCode;
 use std::time::Instant;
 
-pub fn run(
-    project: &Project,
-    args: RunArgs,
-    quiet: bool,
-    launcher: Vec<String>,
-) -> Result<ExitCode> {
+/// How this binary is started again for one unit: by a local worker (told its share of
+/// the cores) or by a Slurm task (which takes its allocation).
+pub struct Launchers {
+    pub local: Vec<String>,
+    pub slurm: Vec<String>,
+}
+
+pub fn run(project: &Project, args: RunArgs, quiet: bool, launcher: Launchers) -> Result<ExitCode> {
     let clock = Instant::now();
     let targets = project.resolve_targets(&args.targets)?;
     let forced = if args.force.is_empty() {
@@ -85,7 +87,7 @@ pub fn run(
     let reporter = reporter_for_stderr(quiet);
     let executor: Box<dyn Executor> = if kind == "slurm" {
         Box::new(SlurmExecutor {
-            launcher,
+            launcher: launcher.slurm,
             options: project.config.executor.slurm.clone(),
             cancel_on_interrupt: args.cancel_on_interrupt,
             poll: std::time::Duration::from_millis(500),
@@ -93,7 +95,7 @@ pub fn run(
     } else {
         // One unit at a time runs in this process (with its progress bar); several at a
         // time run as worker processes.
-        let workers = (jobs > 1).then_some(launcher);
+        let workers = (jobs > 1).then_some(launcher.local);
         Box::new(InProcess { jobs, workers })
     };
     // Slurm tasks take no lock of their own: the driver keeps it until they are done.

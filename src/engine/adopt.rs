@@ -11,22 +11,10 @@
 
 use super::audit::{compare_outputs, recompute_in_scratch};
 use super::cache::{Cache, CacheError};
-use super::manifest::{rfc3339, Manifest};
+use super::manifest::{rfc3339, Adoption, Manifest};
 use super::node::StageNode;
 use super::plan::{Plan, Status};
 use super::runner::{Reporter, RunOptions};
-use serde::{Deserialize, Serialize};
-
-/// Recorded in an adopted entry's manifest.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Adoption {
-    /// The key of the entry whose files these are.
-    pub from_key: String,
-    /// The units recomputed under the new code whose bytes matched.
-    pub verified_by: Vec<String>,
-    /// When (RFC 3339, UTC).
-    pub time: String,
-}
 
 /// A unit of the stage whose last entry may be adopted: its plan index and that entry.
 pub struct Candidate {

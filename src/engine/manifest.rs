@@ -38,7 +38,18 @@ pub struct Manifest {
     pub resources: Option<super::resources::Resources>,
     /// Set when `repro adopt` committed an earlier entry's files under this key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub adopted: Option<super::adopt::Adoption>,
+    pub adopted: Option<Adoption>,
+}
+
+/// Recorded in the manifest of an entry `repro adopt` committed (see `adopt.rs`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Adoption {
+    /// The key of the entry whose files these are.
+    pub from_key: String,
+    /// The units recomputed under the new code whose bytes matched.
+    pub verified_by: Vec<String>,
+    /// When (RFC 3339, UTC).
+    pub time: String,
 }
 
 /// This machine as manifests name it: host name and core count.
