@@ -7,11 +7,21 @@
 # `cargo test` and `cargo run` find libtorch with no environment variable set by hand.
 # A second run only checks and returns within seconds.
 #
+# Option: --run-only  install what running repro needs, not what only the test suite needs
+#                      (Chromium, Slurm and munge, the Python test tools).
 # Knobs (environment): REPRO_LIBTORCH_HOME  where the libtorch venv lives
 #                      (default ~/.local/share/repro/torch-2.13.0, shared by clones)
 #                      LIBTORCH             use this existing libtorch instead (e.g. a CUDA build)
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
+
+RUN_ONLY=0
+for arg in "$@"; do
+  case "$arg" in
+    --run-only) RUN_ONLY=1 ;;
+    *) printf 'setup: unknown option %s (the one option is --run-only)\n' "$arg" >&2; exit 2 ;;
+  esac
+done
 
 TORCH_VERSION=2.13.0
 CUDA_RUNTIME="nvidia-cuda-runtime==13.0.96.*"
@@ -19,9 +29,21 @@ CUDA_CUPTI="nvidia-cuda-cupti==13.0.85.*"
 say() { printf 'setup: %s\n' "$*" >&2; }
 
 # --- system packages -------------------------------------------------------------------
+# libhdf5-dev, pkg-config: the build links HDF5.
 # chromium: the test suite opens the HTML report in headless Chromium.
 # slurm-wlm, munge: the Slurm executor is tested against a real single-node cluster.
-APT_PACKAGES=(libhdf5-dev pkg-config chromium slurm-wlm munge)
+RUN_PACKAGES=(libhdf5-dev pkg-config)
+TEST_PACKAGES=(chromium slurm-wlm munge)
+APT_PACKAGES=("${RUN_PACKAGES[@]}")
+[ "$RUN_ONLY" = 1 ] || APT_PACKAGES+=("${TEST_PACKAGES[@]}")
+if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
+  say "this script installs system packages with apt (Debian 12); none found here."
+  say "install these yourself: the HDF5 C library with its headers, pkg-config, Python 3 with venv"
+  [ "$RUN_ONLY" = 1 ] || say "and, for the test suite: Chromium, Slurm (slurmctld, slurmd) and munge"
+  say "(Debian names: ${APT_PACKAGES[*]} python3-venv), then set LIBTORCH to a libtorch 2.13 and"
+  say "write .cargo/config.toml as this script does (see its end)"
+  exit 1
+fi
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -46,7 +68,9 @@ else
   # Debian's chromium (it never downloads a browser of its own); rocrate reads exported crates;
   # moto's standalone S3 server is the remote-cache tests' S3 endpoint.
   PY_TOOLS="h5py numpy pyarrow pandas playwright rocrate moto[server]"
-  stamp="torch==$TORCH_VERSION $CUDA_RUNTIME $CUDA_CUPTI $PY_TOOLS"
+  [ "$RUN_ONLY" = 0 ] || PY_TOOLS=""
+  base_stamp="torch==$TORCH_VERSION $CUDA_RUNTIME $CUDA_CUPTI"
+  stamp="$base_stamp $PY_TOOLS"
   if [ ! -x "$py" ] || [ ! -f "$home/.complete" ]; then
     say "installing libtorch $TORCH_VERSION (CPU) from the PyPI wheel into $home (~540 MB)"
     rm -rf "$home"
@@ -56,9 +80,11 @@ else
     # only needs the two small runtime wheels below, found through its RPATH.
     "$py" -m pip install -q --no-deps "torch==$TORCH_VERSION" "$CUDA_RUNTIME" "$CUDA_CUPTI"
   fi
-  if [ "$(cat "$home/.complete" 2>/dev/null)" != "$stamp" ]; then
+  have=$(cat "$home/.complete" 2>/dev/null || true)
+  # A run-only set-up is satisfied by a full one (same libtorch, more tools).
+  if [ "$have" != "$stamp" ] && ! { [ "$RUN_ONLY" = 1 ] && [ "${have#"$base_stamp"}" != "$have" ]; }; then
     # shellcheck disable=SC2086
-    (set -f; "$py" -m pip install -q $PY_TOOLS)
+    [ -z "$PY_TOOLS" ] || (set -f; "$py" -m pip install -q $PY_TOOLS)
     printf '%s' "$stamp" > "$home/.complete"
   else
     say "libtorch $TORCH_VERSION present in $home"
