@@ -291,13 +291,33 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
     if let Some(env) = std::env::var_os("REPRO_DATA_MIRROR") {
         mirrors.extend(std::env::split_paths(&env).filter(|p| !p.as_os_str().is_empty()));
     }
-    let project = Project::open(&OpenOptions {
-        config: cli.config.clone(),
-        profile: cli.profile.clone(),
-        overrides: cli.sets.clone(),
-        data_mirrors: mirrors,
-        device: repro::model::pick_device(&cli.device).map_err(|e| anyhow::anyhow!(e))?,
-    })?;
+    let open = |device: tch::Device| {
+        Project::open(&OpenOptions {
+            config: cli.config.clone(),
+            profile: cli.profile.clone(),
+            overrides: cli.sets.clone(),
+            data_mirrors: mirrors.clone(),
+            device,
+        })
+    };
+    // The device is decided for where units run. Slurm tasks run on nodes the planning
+    // host may not resemble (no GPU here, GPUs there): the configuration decides it, and
+    // each task checks it (see `device_for`).
+    let provisional = open(tch::Device::Cpu)?;
+    // A task (`run-unit`) checks the device on its own node, whatever the executor.
+    let slurm = !matches!(cli.command, Command::RunUnit(_))
+        && match &cli.command {
+            Command::Run(a) => a.executor.as_deref(),
+            _ => None,
+        }
+        .or(provisional.config.executor.kind.as_deref())
+            == Some("slurm");
+    let device = device_for(&cli.device, slurm, &provisional.config.executor.slurm)?;
+    let project = if device == tch::Device::Cpu {
+        provisional
+    } else {
+        open(device)?
+    };
     let jobs = match &cli.command {
         Command::Run(a) => a.jobs.max(1),
         _ => 1,
@@ -316,7 +336,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         .build_global();
     // Local workers share this machine's cores: each is told its share. A Slurm task
     // takes what Slurm allocated it, unless --threads was given.
-    let base = launcher(&cli, &project);
+    let base = launcher(&cli, &project, device);
     let with_threads = |mut l: Vec<String>| {
         l.extend(["--threads".to_string(), threads.to_string()]);
         l
@@ -406,6 +426,28 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
 }
 
 /// The command a Slurm task runs: this binary with this project's options.
+/// The device units compute on. Locally, `--device` as given (`auto`: CUDA if libtorch
+/// sees a GPU here). With the Slurm executor, `auto` means the nodes' device from
+/// `[executor.slurm]` (`device`, or a GPU `gres`), and `cuda` is not checked here but by
+/// each task on its node. `REPRO_ASSUME_CUDA=1` lets a task pass that check without a GPU
+/// (the tests' stand-in for a GPU node; only stages that never touch the device may run).
+fn device_for(
+    choice: &str,
+    slurm: bool,
+    options: &repro::engine::slurm::SlurmOptions,
+) -> Result<tch::Device> {
+    let assumed = std::env::var_os("REPRO_ASSUME_CUDA").is_some_and(|v| v == "1");
+    let choice = if slurm && choice == "auto" {
+        options.node_device().map_err(|e| anyhow::anyhow!(e))?
+    } else {
+        choice
+    };
+    if choice == "cuda" && (slurm || assumed) {
+        return Ok(tch::Device::Cuda(0));
+    }
+    repro::model::pick_device(choice).map_err(|e| anyhow::anyhow!(e))
+}
+
 /// Threads per unit for work whose results do not depend on the count: `--threads` if
 /// given; inside a Slurm task, the CPUs Slurm allocated it (`SLURM_CPUS_PER_TASK`);
 /// otherwise this machine's cores shared among `jobs`.
@@ -434,7 +476,7 @@ mod tests {
     }
 }
 
-fn launcher(cli: &Cli, project: &Project) -> Vec<String> {
+fn launcher(cli: &Cli, project: &Project, device: tch::Device) -> Vec<String> {
     let mut l = vec![
         std::env::current_exe()
             .map(|p| p.display().to_string())
@@ -442,7 +484,8 @@ fn launcher(cli: &Cli, project: &Project) -> Vec<String> {
         "--config".into(),
         project.config.file.display().to_string(),
         "--device".into(),
-        cli.device.clone(),
+        // The device decided here, not `auto`: a task must not decide again on its node.
+        repro::model::device_name(device).replace(":0", ""),
         "--quiet".into(),
     ];
     if let Some(p) = &cli.profile {

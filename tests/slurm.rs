@@ -166,4 +166,42 @@ fn the_pipeline_through_slurm_matches_a_local_run() {
         .success();
     assert_eq!(cluster.entries("train").len(), 4);
     cluster.repro().arg("verify").assert().success();
+
+    // GPU nodes: the device is decided for the nodes, not for this (GPU-less) planning
+    // host. `[executor.slurm] device = "cuda"` puts cuda into the training keys, and each
+    // task checks its node has it; REPRO_ASSUME_CUDA=1 stands in for a GPU node, and only
+    // the data stage, which never touches the device, is run.
+    let gpu = project();
+    let config = gpu.path().join("pipeline.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!("{text}\n[executor]\nkind = \"slurm\"\n\n[executor.slurm]\ndevice = \"cuda\"\n"),
+    )
+    .unwrap();
+    gpu.repro()
+        .args(["status", "--explain", "train/tiny-1x6-relu-mse-s1"])
+        .assert()
+        .success()
+        .stdout(contains("\"device\": \"cuda:0\""));
+    // Without a GPU on the node, the task refuses and the failure names its log.
+    gpu.repro()
+        .args(["run", "data"])
+        .env_remove("REPRO_ASSUME_CUDA")
+        .timeout(std::time::Duration::from_secs(120))
+        .assert()
+        .failure()
+        .stderr(contains("data/tiny").and(contains("log:")));
+    let logs = std::fs::read_dir(gpu.cache().join(".logs"))
+        .unwrap()
+        .count();
+    assert!(logs >= 1, "the task's output is filed as the unit's log");
+    // On a node that has one (stood in for), the same unit runs.
+    gpu.repro()
+        .args(["run", "data"])
+        .env("REPRO_ASSUME_CUDA", "1")
+        .timeout(std::time::Duration::from_secs(120))
+        .assert()
+        .success()
+        .stderr(contains("1 unit(s) run"));
 }

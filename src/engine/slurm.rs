@@ -34,11 +34,34 @@ pub struct SlurmOptions {
     /// Further sbatch flags, verbatim.
     #[serde(default)]
     pub extra: Vec<String>,
+    /// The device the tasks compute on, `cpu` or `cuda`, decided for the nodes rather than
+    /// for the planning host (`--device auto` there would see no GPU). Unset: `cuda` when
+    /// `gres` (here or for a stage) asks for a GPU, else `cpu`. Each task checks it has it.
+    pub device: Option<String>,
     #[serde(default)]
     pub stages: BTreeMap<String, SlurmOptions>,
 }
 
 impl SlurmOptions {
+    /// The device the tasks will compute on: `device`, else `cuda` where `gres` asks for a
+    /// GPU (for any stage), else `cpu`.
+    pub fn node_device(&self) -> Result<&str, String> {
+        match self.device.as_deref() {
+            Some(d @ ("cpu" | "cuda")) => Ok(d),
+            Some(other) => Err(format!(
+                "executor.slurm.device: `{other}` is not a device (cpu or cuda)"
+            )),
+            None => {
+                let gpu = |o: &SlurmOptions| o.gres.as_deref().is_some_and(|g| g.contains("gpu"));
+                Ok(if gpu(self) || self.stages.values().any(gpu) {
+                    "cuda"
+                } else {
+                    "cpu"
+                })
+            }
+        }
+    }
+
     fn for_stage(&self, stage: &str) -> Vec<String> {
         let o = self.stages.get(stage);
         let pick = |f: fn(&SlurmOptions) -> Option<String>| o.and_then(f).or_else(|| f(self));
