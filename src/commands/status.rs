@@ -5,6 +5,7 @@ use repro::engine::slurm::in_flight;
 use repro::engine::timings::per_stage;
 use repro::engine::unit_log;
 use repro::engine::{Reason, Status};
+use repro::plots::chart::csv_field;
 use repro::project::Project;
 use repro::stages::builtin_fingerprint_inputs;
 use std::collections::BTreeSet;
@@ -135,14 +136,14 @@ pub fn trace(project: &Project, file: &std::path::Path) -> Result<ExitCode> {
             None => Default::default(),
         };
         csv.push_str(&format!(
-            "{},\"{}\",{},{},{},{:.3},{cpu},{rss},{scope},\"{}\",{}\n",
+            "{},{},{},{},{},{:.3},{cpu},{rss},{scope},{},{}\n",
             u.unit.stage,
-            u.unit.id.replace('"', "\"\""),
+            csv_field(&u.unit.id),
             u.key,
             m.started,
             m.finished,
             m.duration_s,
-            m.machine.unwrap_or_default().replace('"', "\"\""),
+            csv_field(&m.machine.unwrap_or_default()),
             m.device
         ));
     }

@@ -138,9 +138,7 @@ fn rekey(
             if let Some(dir) = dst.parent() {
                 std::fs::create_dir_all(dir).map_err(super::cache::io_err(dir))?;
             }
-            std::fs::hard_link(&src, &dst)
-                .or_else(|_| std::fs::copy(&src, &dst).map(|_| ()))
-                .map_err(super::cache::io_err(&src))?;
+            super::cache::link_or_copy(&src, &dst).map_err(super::cache::io_err(&src))?;
         }
     }
     let mut manifest = c.old.clone();

@@ -330,6 +330,12 @@ pub fn sanitize(id: &str) -> String {
         .collect()
 }
 
+/// Makes `to` the same file as `from`: a hard link where the file system allows, a copy
+/// otherwise (another file system).
+pub fn link_or_copy(from: &Path, to: &Path) -> io::Result<()> {
+    fs::hard_link(from, to).or_else(|_| fs::copy(from, to).map(|_| ()))
+}
+
 pub fn hostname() -> String {
     fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().replace('.', "_"))

@@ -214,16 +214,14 @@ impl Executor for InProcess {
                 }
             }
         }
-        let partial = |i: usize| {
+        // The declared facts of unit i's stage.
+        let declared = |i: usize, fact: fn(&super::node::StageMeta) -> bool| {
             stages
                 .iter()
-                .any(|s| s.meta.name == plan.units[i].unit.stage && s.meta.partial)
+                .any(|s| s.meta.name == plan.units[i].unit.stage && fact(&s.meta))
         };
-        let recomputable = |i: usize| {
-            stages
-                .iter()
-                .any(|s| s.meta.name == plan.units[i].unit.stage && s.meta.recomputable)
-        };
+        let partial = |i: usize| declared(i, |m| m.partial);
+        let recomputable = |i: usize| declared(i, |m| m.recomputable);
 
         let worker = || loop {
             // Pick a waiting unit whose inputs are all available, the one latest in

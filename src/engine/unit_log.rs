@@ -140,7 +140,7 @@ pub fn file_external(cache: &Cache, run_id: &str, unit: &UnitRef, from: &Path) -
         std::fs::create_dir_all(dir)?;
     }
     let _ = std::fs::remove_file(&to);
-    std::fs::hard_link(from, &to).or_else(|_| std::fs::copy(from, &to).map(|_| ()))
+    super::cache::link_or_copy(from, &to)
 }
 
 /// Removes the log folders of all but the `keep` most recently written runs; returns how

@@ -275,7 +275,8 @@ fn err(path: &Path, message: String) -> PlotError {
     }
 }
 
-fn csv_field(s: &str) -> String {
+/// A CSV field, quoted (quotes doubled) where it holds a comma, quote or newline.
+pub fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {

@@ -90,7 +90,8 @@ fn replace_between_markers(path: &Path, body: &str) -> Result<(), DiffError> {
     std::fs::rename(&tmp, path).map_err(io_error(path))
 }
 
-fn escape(s: &str) -> String {
+/// Text made safe inside HTML elements and attribute values.
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -6,6 +6,7 @@
 //! machines are in no key, an audit changes no output), so it is kept out of the report,
 //! whose bytes its key decides, and recorded beside it instead.
 
+use super::changes::escape;
 use crate::engine::audit::AuditSummary;
 use crate::engine::manifest::Manifest;
 use crate::engine::timings::{per_stage, StageTiming};
@@ -66,12 +67,6 @@ fn ordered(mut timings: Vec<StageTiming>) -> Vec<StageTiming> {
             .unwrap_or(order.len())
     });
     timings
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 /// Writes the three files into `dir` for a report with key `report_key` whose inputs were

@@ -3,8 +3,11 @@
 //! configuration, its claim verdicts and a few key metrics, read from each report's
 //! `results/` folder. Compare DVC's `exp show`.
 
+use super::changes::escape;
 use super::diff::{claims, metrics, DiffError};
 use super::results::{flatten, DIR, PARAMS};
+use crate::plots::chart::csv_field;
+use crate::results::Summary;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -41,19 +44,6 @@ pub const COLUMNS: [&str; 7] = [
     "not_measured",
     "test_error",
 ];
-
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    Some(if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    })
-}
 
 /// The dotted parameters of `params` that differ from `default` (both flattened).
 fn differing(params: &BTreeMap<String, Value>, default: &BTreeMap<String, Value>) -> Vec<String> {
@@ -128,7 +118,7 @@ pub fn row(
     }
     r.test_error = errors
         .into_iter()
-        .filter_map(|(d, v)| median(v).map(|m| (d, m)))
+        .filter_map(|(d, v)| Summary::of(v).map(|s| (d, s.median)))
         .collect();
     Ok(r)
 }
@@ -216,14 +206,6 @@ pub fn text(rows: &[RunRow]) -> String {
     out
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 /// CSV, one column per dataset's test error.
 pub fn csv(rows: &[RunRow]) -> String {
     let datasets: Vec<String> = {
@@ -262,12 +244,6 @@ pub fn csv(rows: &[RunRow]) -> String {
         out.push('\n');
     }
     out
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 /// A standalone HTML page; a click on a column header sorts by it.

@@ -42,6 +42,23 @@ pub struct ReportStage {
     pub overrides: Vec<String>,
 }
 
+/// A figure the report stage draws itself, whose `{id}.svg` and `{id}.csv` are already in
+/// `dir` (the report's `figures/`): makes its PNG and returns what the templates show (the
+/// SVG inline, the PNG as a data URI, the files' relative paths).
+fn embedded_figure(dir: &Path, id: &str) -> Result<Value, UnitError> {
+    let svg_path = dir.join(format!("{id}.svg"));
+    let png_path = dir.join(format!("{id}.png"));
+    crate::plots::raster::png_from_svg(&svg_path, &png_path)?;
+    let png = std::fs::read(&png_path)?;
+    Ok(json!({
+        "svg_inline": std::fs::read_to_string(&svg_path)?,
+        "png": format!("figures/{id}.png"),
+        "svg": format!("figures/{id}.svg"),
+        "csv": format!("figures/{id}.csv"),
+        "data_uri": format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(&png)),
+    }))
+}
+
 impl ReportStage {
     /// The folder paths in the configuration are relative to.
     fn base_dir(&self) -> &Path {

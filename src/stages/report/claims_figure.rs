@@ -4,9 +4,7 @@
 
 use crate::claims::Claim;
 use crate::engine::stage::UnitError;
-use crate::plots::raster::png_from_svg;
 use crate::plots::thresholds::{svg, ThresholdLine};
-use base64::Engine as _;
 use serde_json::{json, Value};
 use std::path::Path;
 
@@ -47,10 +45,7 @@ pub fn lines(claims: &[Claim]) -> Vec<ThresholdLine> {
 pub fn write(dir: &Path, claims: &[Claim]) -> Result<Value, UnitError> {
     let lines = lines(claims);
     let text = svg(&lines);
-    let svg_path = dir.join(format!("{ID}.svg"));
-    std::fs::write(&svg_path, &text)?;
-    let png_path = dir.join(format!("{ID}.png"));
-    png_from_svg(&svg_path, &png_path)?;
+    std::fs::write(dir.join(format!("{ID}.svg")), text)?;
     let mut csv = String::from(
         "claim_row,threshold_key,value,threshold,range_lo,range_hi,reproduced,robustness\n",
     );
@@ -68,13 +63,7 @@ pub fn write(dir: &Path, claims: &[Claim]) -> Result<Value, UnitError> {
         ));
     }
     std::fs::write(dir.join(format!("{ID}.csv")), csv)?;
-    let png = std::fs::read(&png_path)?;
-    Ok(json!({
-        "lines": lines.len(),
-        "svg_inline": text,
-        "png": format!("figures/{ID}.png"),
-        "svg": format!("figures/{ID}.svg"),
-        "csv": format!("figures/{ID}.csv"),
-        "data_uri": format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(&png)),
-    }))
+    let mut shown = super::embedded_figure(dir, ID)?;
+    shown["lines"] = json!(lines.len());
+    Ok(shown)
 }

@@ -4,10 +4,8 @@
 //! Drawn from each lr entry's `curves.csv` (rate, epoch, train_loss) and `selection.json`.
 
 use crate::engine::stage::UnitError;
-use crate::plots::raster::png_from_svg;
 use crate::plots::{Figure, Mark, Panel, Series};
-use base64::Engine as _;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -88,24 +86,15 @@ pub fn write(dir: &Path, entries: &[(String, &Path, Value)]) -> Result<Value, Un
         panels,
         2,
     );
-    let svg_path = dir.join(format!("{ID}.svg"));
-    figure.render_svg(&svg_path)?;
+    figure.render_svg(&dir.join(format!("{ID}.svg")))?;
     figure.write_csv(&dir.join(format!("{ID}.csv")))?;
-    let png_path = dir.join(format!("{ID}.png"));
-    png_from_svg(&svg_path, &png_path)?;
-    let png = std::fs::read(&png_path)?;
-    Ok(json!({
-        "svg_inline": std::fs::read_to_string(&svg_path)?,
-        "png": format!("figures/{ID}.png"),
-        "svg": format!("figures/{ID}.svg"),
-        "csv": format!("figures/{ID}.csv"),
-        "data_uri": format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(&png)),
-    }))
+    super::embedded_figure(dir, ID)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn curves_are_read_per_rate_from_the_initial_epoch_with_diverged_epochs_left_out() {
