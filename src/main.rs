@@ -91,6 +91,10 @@ enum Command {
         /// Shorthand for --format json.
         #[arg(long, conflicts_with = "format")]
         json: bool,
+        /// Shorthand for --format html: a page with the changed figures drawn old (dashed)
+        /// over new (`repro diff --html > diff.html`).
+        #[arg(long, conflicts_with_all = ["format", "json", "md"])]
+        html: bool,
         /// A metric counts as moved when it changes by more than this fraction of its value.
         #[arg(long, default_value_t = repro::review::diff::DEFAULT_TOLERANCE)]
         tolerance: f64,
@@ -369,10 +373,13 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             format,
             md,
             json,
+            html,
             tolerance,
             list,
         } => {
-            let format = if md {
+            let format = if html {
+                commands::diff::Format::Html
+            } else if md {
                 commands::diff::Format::Md
             } else if json {
                 commands::diff::Format::Json

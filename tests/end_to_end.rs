@@ -57,7 +57,8 @@ fn the_real_pipeline_on_a_slice_of_mnist() {
     }
     p.write_config_with_templates(CONFIG, &repo_root().join("stages"), &templates);
     let out = p.path().join("report/out");
-    p.repro()
+    let first = p
+        .repro()
         .args(["run", "all", "--data-mirror"])
         .arg(shared_datasets())
         .assert()
@@ -67,6 +68,22 @@ fn the_real_pipeline_on_a_slice_of_mnist() {
             out.join("report.html").display()
         )))
         .stderr(contains("0 failed"));
+    let stderr = String::from_utf8_lossy(&first.get_output().stderr).to_string();
+    let ran: usize = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("repro: "))
+        .and_then(|l| l.split(" unit(s) run").next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no summary line in {stderr}"));
+    // The timeline beside the report: every unit this run ran, the report included, one
+    // bar each, nothing reused.
+    let timeline = || std::fs::read_to_string(out.join("timeline.svg")).unwrap();
+    let bars = |class: &str| {
+        timeline()
+            .matches(&format!("<rect class=\"{class}\""))
+            .count()
+    };
+    assert_eq!((bars("run"), bars("reused")), (ran, 0), "{}", timeline());
 
     // Every figure exists as PNG, SVG and CSV.
     for id in FIGURES {
@@ -155,6 +172,7 @@ fn the_real_pipeline_on_a_slice_of_mnist() {
         .assert()
         .success()
         .stderr(contains("0 unit(s) run").and(contains(" 0 failed")));
+    assert_eq!((bars("run"), bars("reused")), (0, ran), "all reused now");
 
     // A template edit touches only the report.
     let tpl = templates.join("report.md.tera");
@@ -171,6 +189,14 @@ fn the_real_pipeline_on_a_slice_of_mnist() {
         );
     let md = rerender_report(&p, &out);
     assert!(md.ends_with("Edited.\n"));
+    assert_eq!(
+        (bars("run"), bars("reused")),
+        (1, ran - 1),
+        "only the report ran"
+    );
+    assert!(std::fs::read_to_string(out.join("provenance.html"))
+        .unwrap()
+        .contains("<h2>Timeline</h2>"));
     // The report's bytes follow from its key: no path of this clone, no timings; those
     // are recorded beside it.
     assert!(!md.contains(&p.path().display().to_string()), "{md}");
@@ -359,8 +385,10 @@ fn diff_names_the_changed_parameter_and_what_it_moved() {
         .success()
         .stdout(predicate::function(|s: &str| s.lines().count() == 2));
 
-    // The published report's changes section says the same, with each changed figure's
-    // old and new images side by side; the cached entry keeps its placeholder.
+    // The published report's changes section says the same. Each changed figure drawn
+    // from long-format data (panel, series, x, y) is one chart with the old series dashed
+    // and the new ones solid; any other (the selectivity table, the claims figure) shows
+    // its old and new images side by side. The cached entry keeps its placeholder.
     let html = published("report.html");
     let section =
         &html[html.find("<h2 id=\"changes\">").unwrap()..html.find("<h2 id=\"figures\">").unwrap()];
@@ -368,16 +396,39 @@ fn diff_names_the_changed_parameter_and_what_it_moved() {
         section.contains("<tr><td><code>train.lr</code></td><td>(absent)</td><td>0.003</td></tr>"),
         "{section}"
     );
-    let figures = d["figures"].as_array().unwrap().len();
+    let figures: Vec<&str> = d["figures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    let long_format = |id: &str| {
+        std::fs::read_to_string(p.path().join(format!("report/out/figures/{id}.csv")))
+            .is_ok_and(|t| t.starts_with("panel,series,x,y,low,high\n"))
+    };
+    let overlays = figures.iter().filter(|f| long_format(f)).count();
+    assert!(overlays > 0 && figures.contains(&"fig2"));
+    assert_eq!(
+        section.matches("<div class=\"plots-diff\"><svg").count(),
+        overlays
+    );
     assert_eq!(
         section
             .matches("<div class=\"pair\"><figure><img src=\"data:image/png;base64,")
             .count(),
-        figures
+        figures.len() - overlays
     );
+    let fig2 = &section[section.find("<h4>fig2</h4>").unwrap()..];
+    let fig2 = &fig2[..fig2.find("</svg>").unwrap()];
+    assert!(fig2.contains("fig2: before dashed, now solid"), "{fig2}");
+    assert!(fig2.contains("mnist (before)") && fig2.contains("mnist (now)"));
+    // `repro diff --html` is the same comparison as a page of its own.
+    let page = p.repro().args(["diff", "--html"]).assert().success();
+    let page = String::from_utf8_lossy(&page.get_output().stdout).to_string();
+    assert!(page.starts_with("<!DOCTYPE html>"));
     assert_eq!(
-        section.matches("<figcaption>before</figcaption>").count(),
-        figures
+        page.matches("<div class=\"plots-diff\"><svg").count(),
+        overlays
     );
     assert!(!section.contains("Filled in when"));
     assert!(published("report.md").contains("| `train.lr` | (unset) | 0.003 |"));

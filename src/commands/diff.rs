@@ -3,6 +3,7 @@
 use anyhow::{bail, Result};
 use repro::engine::history::{self, Record};
 use repro::project::Project;
+use repro::review::changes;
 use repro::review::diff::diff as diff_reports;
 use std::process::ExitCode;
 
@@ -15,6 +16,8 @@ pub enum Format {
     Text,
     Md,
     Json,
+    /// A page of its own, figures whose data changed drawn old (dashed) over new.
+    Html,
 }
 
 /// A report named on the command line: a key (or a prefix of at least 6 characters), or a
@@ -116,6 +119,21 @@ pub fn diff(
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&d)?),
         Format::Md => print!("{}", d.markdown(50)),
+        Format::Html => {
+            let label = |r: &Record| {
+                format!(
+                    "{} ({}, {})",
+                    &r.key[..12.min(r.key.len())],
+                    r.name
+                        .as_deref()
+                        .or(r.profile.as_deref())
+                        .unwrap_or("default"),
+                    r.time
+                )
+            };
+            let compared = format!("report {} against the older {}", label(b), label(a));
+            print!("{}", changes::html_page(&d, &dir(a)?, &dir(b)?, &compared)?);
+        }
         Format::Text => {
             println!(
                 "old: {} {} ({})\nnew: {} {} ({})\n",

@@ -13,6 +13,7 @@ use repro::engine::{Status, UnitRef};
 use repro::project::Project;
 use repro::review::changes::{self, Previous};
 use repro::review::diff::DEFAULT_TOLERANCE;
+use repro::review::timeline::{Bar, Outcome};
 use std::collections::BTreeSet;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -151,7 +152,7 @@ pub fn run(project: &Project, args: RunArgs, quiet: bool, launcher: Launchers) -
             };
             changes::fill(&dir, previous, DEFAULT_TOLERANCE)
                 .context("writing the report's changes section")?;
-            write_provenance(project, &plan, &report.keys, &unit, &key, &dir)?;
+            write_provenance(project, &plan, &report, &unit, &key, &dir)?;
         }
         history::record(
             &project.cache,
@@ -301,14 +302,15 @@ pub fn run_one(project: &Project, args: &RunUnitArgs, quiet: bool) -> Result<Exi
 fn write_provenance(
     project: &Project,
     plan: &repro::engine::Plan,
-    keys: &[String],
-    unit: &repro::engine::UnitRef,
+    report: &repro::engine::runner::RunReport,
+    unit: &UnitRef,
     key: &str,
     dir: &std::path::Path,
 ) -> Result<()> {
     let Some(i) = plan.units.iter().position(|u| &u.unit == unit) else {
         return Ok(());
     };
+    let keys = &report.keys;
     let mut inputs = Vec::new();
     for &d in &plan.units[i].deps {
         let input = &plan.units[d].unit;
@@ -318,6 +320,54 @@ fn write_provenance(
         }
     }
     let audit = repro::engine::audit::last(&project.cache);
-    repro::review::provenance::write(dir, key, &inputs, audit.as_ref())
+    let timeline = timeline_bars(project, plan, report, i);
+    repro::review::provenance::write(dir, key, &inputs, audit.as_ref(), &timeline)
         .with_context(|| format!("writing the provenance beside {}", dir.display()))
+}
+
+/// One timeline bar for the planned unit `top` and every unit it was made from, each from
+/// its manifest (a failed unit has none and is left out), with what this run did with it.
+fn timeline_bars(
+    project: &Project,
+    plan: &repro::engine::Plan,
+    report: &repro::engine::runner::RunReport,
+    top: usize,
+) -> Vec<Bar> {
+    let outcomes: std::collections::HashMap<&UnitRef, Outcome> = report
+        .results
+        .iter()
+        .filter_map(|(u, r)| {
+            let o = match r {
+                UnitResult::Done(_) => Outcome::Ran,
+                UnitResult::Reused => Outcome::CutOff,
+                UnitResult::Pulled => Outcome::Pulled,
+                UnitResult::Failed(_) | UnitResult::Skipped(_) => return None,
+            };
+            Some((u, o))
+        })
+        .collect();
+    let mut seen = vec![false; plan.units.len()];
+    let mut stack = vec![top];
+    let mut bars = Vec::new();
+    while let Some(i) = stack.pop() {
+        if std::mem::replace(&mut seen[i], true) {
+            continue;
+        }
+        stack.extend(plan.units[i].deps.iter().copied());
+        let u = &plan.units[i].unit;
+        let Ok(m) = project.cache.read_manifest(&u.stage, &report.keys[i]) else {
+            continue;
+        };
+        let Some(start) = repro::engine::manifest::parse_rfc3339(&m.started) else {
+            continue;
+        };
+        bars.push(Bar {
+            unit: u.to_string(),
+            machine: m.machine.clone().unwrap_or_else(|| "unrecorded".into()),
+            start: start as f64,
+            seconds: m.duration_s,
+            outcome: outcomes.get(u).copied().unwrap_or(Outcome::Reused),
+        });
+    }
+    bars
 }

@@ -218,6 +218,14 @@ impl Figure {
         self.draw(root).map_err(|m| err(path, m))
     }
 
+    /// Renders to an SVG document in memory (for pages that inline it).
+    pub fn render_svg_string(&self) -> Result<String, String> {
+        register_fonts();
+        let mut svg = String::new();
+        self.draw(SVGBackend::with_string(&mut svg, self.size()).into_drawing_area())?;
+        Ok(svg)
+    }
+
     /// The data behind the figure, long format: panel, series, x, y, low, high.
     pub fn write_csv(&self, path: &Path) -> std::io::Result<()> {
         let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);

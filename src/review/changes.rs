@@ -48,7 +48,15 @@ pub fn fill(published: &Path, previous: Previous, tolerance: f64) -> Result<(), 
         }
         Previous::At { dir, label } => {
             let d = diff(dir, published, tolerance)?;
-            (html_body(&d, dir, published, label)?, md_body(&d, label))
+            (
+                html_body(
+                    &d,
+                    dir,
+                    published,
+                    &format!("the previous report of this configuration and profile ({label})"),
+                )?,
+                md_body(&d, label),
+            )
         }
     };
     for (file, body) in [("report.html", html), ("report.md", md)] {
@@ -114,9 +122,18 @@ fn png_data_uri(path: &Path) -> Result<String, DiffError> {
     ))
 }
 
+/// `repro diff --html`: the comparison as a page of its own, the same content as a
+/// published report's changes section, plots diff included.
+pub fn html_page(d: &ReportDiff, old: &Path, new: &Path, label: &str) -> Result<String, DiffError> {
+    Ok(format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>repro diff</title><style>body{{font-family:sans-serif;max-width:1200px;margin:2em auto}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:.2em .5em}} .pair{{display:flex;gap:1em}} .pair figure{{flex:1}} .pair img,.plots-diff svg{{max-width:100%;height:auto}}</style></head><body>\n<h1>What changed</h1>\n{}</body></html>\n",
+        html_body(d, old, new, label)?
+    ))
+}
+
 fn html_body(d: &ReportDiff, old: &Path, new: &Path, label: &str) -> Result<String, DiffError> {
     let mut s = format!(
-        "<p>Compared with the previous report of this configuration and profile ({}). <code>repro diff</code> prints the same comparison.</p>\n",
+        "<p>Compared with {}. <code>repro diff</code> prints the same comparison.</p>\n",
         escape(label)
     );
     if d.is_empty() {
@@ -189,6 +206,24 @@ fn html_body(d: &ReportDiff, old: &Path, new: &Path, label: &str) -> Result<Stri
         d.figures.len()
     );
     for id in &d.figures {
+        let csv = |dir: &Path| dir.join("figures").join(format!("{id}.csv"));
+        let overlay =
+            super::plots_diff::figure_svg(id, &csv(old), &csv(new)).map_err(|message| {
+                DiffError::Format {
+                    path: csv(new),
+                    message: format!("drawing the plots diff: {message}"),
+                }
+            })?;
+        if let Some(svg) = overlay {
+            let _ = writeln!(
+                s,
+                "<h4>{}</h4>\n<div class=\"plots-diff\">{svg}</div>",
+                escape(id)
+            );
+            continue;
+        }
+        // Not drawable from its data (not the long format, or on one side only): the two
+        // renderings side by side.
         let side = |dir: &Path, when: &str| -> Result<String, DiffError> {
             let png = dir.join("figures").join(format!("{id}.png"));
             Ok(if png.exists() {
@@ -220,6 +255,11 @@ fn md_body(d: &ReportDiff, label: &str) -> String {
         s.push_str("No parameter, claim verdict or measured value, metric (beyond the tolerance) or figure data changed; only the report's code or templates did.\n");
     } else {
         s.push_str(&d.markdown(METRIC_ROWS));
+        if !d.figures.is_empty() {
+            s.push_str(
+                "\nreport.html draws each changed figure's old data dashed over its new data.\n",
+            );
+        }
     }
     s
 }

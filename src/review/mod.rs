@@ -6,7 +6,9 @@
 pub mod changes;
 pub mod crate_meta;
 pub mod diff;
+pub mod plots_diff;
 pub mod provenance;
 pub mod results;
 pub mod runs;
+pub mod timeline;
 pub mod zip;

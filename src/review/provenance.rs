@@ -2,11 +2,13 @@
 //! `provenance.html`, `provenance.json`) each time `repro run` publishes it: per stage the
 //! units, the span from first start to last end, the summed unit time, the slowest unit,
 //! the machines and devices; every input unit's key, duration and end; and the last
-//! determinism audit of the cache. None of this decides the report's bytes (durations and
+//! determinism audit of the cache; and the timeline of every unit that went into it
+//! (`timeline.svg`, see [`super::timeline`]). None of this decides the report's bytes (durations and
 //! machines are in no key, an audit changes no output), so it is kept out of the report,
 //! whose bytes its key decides, and recorded beside it instead.
 
 use super::changes::escape;
+use super::timeline::{self, Bar, Outcome};
 use crate::engine::audit::AuditSummary;
 use crate::engine::manifest::Manifest;
 use crate::engine::timings::{per_stage, StageTiming};
@@ -18,6 +20,7 @@ use std::path::Path;
 pub const MARKDOWN: &str = "provenance.md";
 pub const HTML: &str = "provenance.html";
 pub const JSON: &str = "provenance.json";
+pub const TIMELINE: &str = "timeline.svg";
 
 /// "95 s", "12 min 5 s", "1 h 3 min".
 pub fn human_seconds(s: f64) -> String {
@@ -69,13 +72,36 @@ fn ordered(mut timings: Vec<StageTiming>) -> Vec<StageTiming> {
     timings
 }
 
-/// Writes the three files into `dir` for a report with key `report_key` whose inputs were
-/// `inputs` (each with its manifest).
+/// "144 units: 14 run by this run, 130 reused, ...": the outcomes that occurred.
+fn timeline_counts(bars: &[Bar]) -> String {
+    let mut parts = Vec::new();
+    for (o, said) in [
+        (Outcome::Ran, "run by this run"),
+        (Outcome::CutOff, "reused by early cutoff"),
+        (Outcome::Pulled, "pulled from a remote"),
+        (Outcome::Reused, "reused from earlier runs"),
+    ] {
+        let n = bars.iter().filter(|b| b.outcome == o).count();
+        if n > 0 {
+            parts.push(format!("{n} {said}"));
+        }
+    }
+    format!(
+        "{} units, one bar each, in lanes per machine (from the manifests' start, duration and machine): {}.",
+        bars.len(),
+        parts.join(", ")
+    )
+}
+
+/// Writes the files into `dir` for a report with key `report_key` whose inputs were
+/// `inputs` (each with its manifest); `timeline` has every unit that went into it, inputs
+/// of inputs included.
 pub fn write(
     dir: &Path,
     report_key: &str,
     inputs: &[(UnitRef, Manifest)],
     audit: Option<&AuditSummary>,
+    timeline: &[Bar],
 ) -> std::io::Result<()> {
     let timings = ordered(per_stage(
         inputs
@@ -119,11 +145,22 @@ pub fn write(
                 .collect::<String>()
         );
     }
+    let svg = timeline::svg(timeline);
+    let counts = timeline_counts(timeline);
+    let _ = write!(
+        md,
+        "\n## Timeline\n\n{counts}\n\n![Timeline of the units](timeline.svg)\n"
+    );
+    let _ = write!(
+        html,
+        "</table>\n<h2>Timeline</h2>\n<p>{}</p>\n{svg}",
+        escape(&counts)
+    );
     let audit_line = audit_text(audit);
     let _ = write!(md, "\nDeterminism audit: {audit_line}\n\n## Every input's key\n\n| Unit | Key | Seconds | Device | Finished |\n|---|---|---|---|---|\n");
     let _ = write!(
         html,
-        "</table>\n<h2>Determinism audit</h2>\n<p>{}</p>\n<h2>Every input's key</h2>\n<table><tr><th>Unit</th><th>Key</th><th>Seconds</th><th>Device</th><th>Finished</th></tr>\n",
+        "<h2>Determinism audit</h2>\n<p>{}</p>\n<h2>Every input's key</h2>\n<table><tr><th>Unit</th><th>Key</th><th>Seconds</th><th>Device</th><th>Finished</th></tr>\n",
         escape(&audit_line)
     );
     for (r, m) in inputs {
@@ -152,7 +189,12 @@ pub fn write(
             "device": m.device, "machine": m.machine, "started": m.started, "finished": m.finished,
             "resources": m.resources,
         })).collect::<Vec<_>>(),
+        "timeline": timeline.iter().map(|b| json!({
+            "unit": b.unit, "machine": b.machine, "start": b.start, "seconds": b.seconds,
+            "outcome": b.outcome.label(),
+        })).collect::<Vec<_>>(),
     });
+    std::fs::write(dir.join(TIMELINE), svg)?;
     std::fs::write(dir.join(MARKDOWN), md)?;
     std::fs::write(dir.join(HTML), html)?;
     std::fs::write(
