@@ -61,11 +61,19 @@ impl LongCsv {
                 return None;
             }
             let (x, y) = (f[2].parse().ok()?, f[3].parse().ok()?);
-            if out.panels.last().is_none_or(|(p, _)| *p != f[0]) {
-                out.panels.push((f[0].clone(), BTreeMap::new()));
-            }
-            let (_, panel) = out.panels.last_mut()?;
-            panel.entry(f[1].clone()).or_default().push((x, y));
+            // A panel's rows need not be contiguous.
+            let at = match out.panels.iter().position(|(p, _)| *p == f[0]) {
+                Some(at) => at,
+                None => {
+                    out.panels.push((f[0].clone(), BTreeMap::new()));
+                    out.panels.len() - 1
+                }
+            };
+            out.panels[at]
+                .1
+                .entry(f[1].clone())
+                .or_default()
+                .push((x, y));
         }
         Some(out)
     }
@@ -206,7 +214,8 @@ mod tests {
     #[test]
     fn only_panels_whose_points_moved_are_changed() {
         let old = LongCsv::parse(OLD).unwrap();
-        // Panel b's second series moves; panel c is new; panel "a, first" is unchanged.
+        // Panel b's second series moves; panel c is new (its row between two of b's);
+        // panel "a, first" is unchanged.
         let new = LongCsv::parse(
             &OLD.replace("1,7,4,9", "1,8,4,9")
                 .replace("b,s1,1,5,,\n", "b,s1,1,5,,\nc,s1,1,1,,\n"),
