@@ -106,6 +106,16 @@ fn the_pipeline_through_slurm_matches_a_local_run() {
     );
     assert_eq!(a.len(), 4);
     assert_eq!(a, b, "the cluster's analysis tables equal the local run's");
+    // Both executors apply the engine's one keep/drop policy: each activation entry's
+    // payload went once its analysis finished, and its manifest stayed.
+    for p in [&local, &cluster] {
+        let entries = p.entries("activations");
+        assert_eq!(entries.len(), 4);
+        for e in entries {
+            assert!(e.join(".dropped").is_file(), "{} dropped", e.display());
+            assert!(e.join("manifest.json").is_file());
+        }
+    }
     cluster.repro().arg("verify").assert().success();
     cluster
         .repro()
@@ -114,12 +124,16 @@ fn the_pipeline_through_slurm_matches_a_local_run() {
         .success()
         .stderr(contains("0 unit(s) run"));
 
-    // A cancelled job leaves no entry, and the next run completes the unit.
+    // A cancelled job leaves no entry, and the next run completes the unit. The array is
+    // submitted to begin in an hour, so it is still pending when it is cancelled: no task
+    // can have finished first, however fast the machine.
+    let config = cluster.path().join("pipeline.toml");
+    let longer = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("max_epochs = 2", "max_epochs = 3");
     std::fs::write(
-        cluster.path().join("pipeline.toml"),
-        std::fs::read_to_string(cluster.path().join("pipeline.toml"))
-            .unwrap()
-            .replace("max_epochs = 2", "max_epochs = 3"),
+        &config,
+        format!("{longer}\n[executor.slurm]\nextra = [\"--begin=now+1hour\"]\n"),
     )
     .unwrap();
     let driver = std::process::Command::new(assert_cmd::cargo::cargo_bin("repro"))
@@ -158,6 +172,7 @@ fn the_pipeline_through_slurm_matches_a_local_run() {
     );
     let entries_after_cancel = cluster.entries("train").len();
     assert_eq!(entries_after_cancel, 2, "only the earlier run's entries");
+    std::fs::write(&config, longer).unwrap();
     cluster
         .repro()
         .args(["run", "train", "--executor", "slurm"])

@@ -9,6 +9,7 @@ use super::failed_input;
 use super::key::KeyIngredients;
 use super::node::StageNode;
 use super::plan::{Plan, PlannedUnit};
+use super::retention::Retention;
 use super::runner::{run_unit, Executor, Reporter, RunOptions, RunReport, UnitResult};
 use super::stage::UnitProgress;
 use super::unit::UnitRef;
@@ -204,16 +205,7 @@ impl Executor for InProcess {
         let wake = Condvar::new();
         let results = Mutex::new(vec![None::<UnitResult>; to_run.len()]);
 
-        // Per unit to run, the units to run that read it: a recomputable entry is dropped
-        // once all of them are done.
-        let mut readers: Vec<Vec<usize>> = vec![Vec::new(); to_run.len()];
-        for (p, &i) in to_run.iter().enumerate() {
-            for d in &plan.units[i].deps {
-                if let Some(&dp) = position.get(d) {
-                    readers[dp].push(p);
-                }
-            }
-        }
+        let retention = Retention::new(stages, plan, to_run, options.keep_recomputable);
         // The declared facts of unit i's stage.
         let declared = |i: usize, fact: fn(&super::node::StageMeta) -> bool| {
             stages
@@ -221,7 +213,6 @@ impl Executor for InProcess {
                 .any(|s| s.meta.name == plan.units[i].unit.stage && fact(&s.meta))
         };
         let partial = |i: usize| declared(i, |m| m.partial);
-        let recomputable = |i: usize| declared(i, |m| m.recomputable);
 
         let worker = || loop {
             // Pick a waiting unit whose inputs are all available, the one latest in
@@ -387,19 +378,16 @@ impl Executor for InProcess {
             if state == State::Failed && !options.keep_going {
                 guard.1 = true;
             }
-            // Inputs of recomputable stages that every reader in this run is done with.
-            let done_with: Vec<usize> = if options.keep_recomputable || state != State::Done {
-                Vec::new()
+            // Inputs whose payload may go now (decided under the lock that records each
+            // unit's end, so only the last reader to finish names an input).
+            let done_with: Vec<usize> = if state == State::Done {
+                retention.releasable(plan, i, |r| {
+                    position
+                        .get(&r)
+                        .is_some_and(|&rp| guard.0[rp] == State::Done)
+                })
             } else {
-                planned
-                    .deps
-                    .iter()
-                    .filter_map(|d| position.get(d).map(|&dp| (*d, dp)))
-                    .filter(|&(d, dp)| {
-                        recomputable(d) && readers[dp].iter().all(|&r| guard.0[r] == State::Done)
-                    })
-                    .map(|(d, _)| d)
-                    .collect()
+                Vec::new()
             };
             wake.notify_all();
             drop(guard);

@@ -18,6 +18,7 @@ pub mod progress;
 pub mod publish;
 pub mod reach;
 pub mod resources;
+pub mod retention;
 pub mod runner;
 pub mod slurm;
 pub mod stage;

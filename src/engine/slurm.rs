@@ -9,6 +9,7 @@
 use super::cache::{read_manifest_at, write_atomic, Cache, CacheError};
 use super::node::StageNode;
 use super::plan::{Plan, Status};
+use super::retention::Retention;
 use super::runner::{Executor, Reporter, RunOptions, RunReport, UnitResult};
 use super::unit::UnitRef;
 use serde::{Deserialize, Serialize};
@@ -292,7 +293,7 @@ impl SlurmExecutor {
 impl Executor for SlurmExecutor {
     fn execute(
         &self,
-        _stages: &[StageNode],
+        stages: &[StageNode],
         plan: &Plan,
         to_run: &[usize],
         cache: &Cache,
@@ -301,6 +302,9 @@ impl Executor for SlurmExecutor {
     ) -> RunReport {
         reporter.start(to_run.len());
         let mut keys = plan.keys();
+        // Stage by stage, the arrays run one after the other, so all of a stage's entries
+        // exist before its readers start; the payloads go as the readers finish.
+        let retention = Retention::new(stages, plan, to_run, options.keep_recomputable);
         // Each unit's recipe names its submission and exit file; hashed once here.
         let recipes: BTreeMap<usize, String> = to_run
             .iter()
@@ -456,7 +460,22 @@ impl Executor for SlurmExecutor {
                     };
                     reporter.unit_finished(unit, &r);
                     file_task_log(cache, s, unit, reporter);
+                    let succeeded = !matches!(r, UnitResult::Failed(_));
                     results.insert(i, r);
+                    if succeeded {
+                        let ok = |u: usize| {
+                            results.get(&u).is_some_and(|r| {
+                                matches!(r, UnitResult::Done(_) | UnitResult::Reused)
+                            })
+                        };
+                        for d in retention.releasable(plan, i, ok) {
+                            let input = &plan.units[d].unit;
+                            if let Err(e) = cache.drop_payload(&input.stage, &keys[d]) {
+                                reporter
+                                    .warn(&format!("could not drop the payload of {input}: {e}"));
+                            }
+                        }
+                    }
                 } else if !alive(state) {
                     // Ended without an exit file (cancelled, killed, dependency never met):
                     // allow the file system a moment before calling it failed.
