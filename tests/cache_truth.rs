@@ -331,6 +331,29 @@ fn recomputable_entries_are_dropped_after_use_and_regenerated_to_their_digest() 
         .stderr(contains("count/all"))
         .stderr(contains("2 unit(s) run"));
     assert!(!count.join("count.txt").exists(), "dropped again after use");
+    // Early cutoff holds through a dropped entry: rebuilt data with the same bytes gives
+    // `count` its cached key, which is cut off without regenerating its payload, and so is
+    // `double`.
+    p.repro()
+        .args(["run", "double", "--force", "data"])
+        .assert()
+        .success()
+        .stderr(contains(
+            "1 unit(s) run, 0 reused, 2 reused by early cutoff",
+        ));
+    assert!(
+        count.join(".dropped").exists(),
+        "still dropped: nothing read it"
+    );
+    // When a reader of the cut-off entry must run, the payload comes back first, to its
+    // recorded bytes, and is dropped again after: data, count (regenerated) and double run.
+    p.repro()
+        .args(["run", "double", "--force", "data", "--force", "double"])
+        .assert()
+        .success()
+        .stderr(contains("3 unit(s) run, 0 reused, 0 failed"));
+    assert!(!count.join("count.txt").exists() && count.join(".dropped").exists());
+    assert_eq!(manifest(&count)["outputs"][0]["sha256"], recorded.as_str());
     // `--keep` regenerates the target stage's entries and keeps them.
     p.repro()
         .args(["run", "count", "--keep"])

@@ -8,7 +8,7 @@ use super::cache::Cache;
 use super::failed_input;
 use super::key::KeyIngredients;
 use super::node::StageNode;
-use super::plan::{Plan, PlannedUnit};
+use super::plan::{Plan, PlannedUnit, Status};
 use super::retention::Retention;
 use super::runner::{run_unit, Executor, Reporter, RunOptions, RunReport, UnitResult};
 use super::stage::UnitProgress;
@@ -109,6 +109,19 @@ fn why_missing(unit: &UnitRef, result: &Option<UnitResult>) -> String {
     }
 }
 
+/// The inputs of unit `i` whose cached entries are dropped, and theirs, each after its own
+/// inputs (the order to regenerate them in), each once.
+fn dropped_inputs(plan: &Plan, i: usize, keys: &[String], cache: &Cache, out: &mut Vec<usize>) {
+    for &d in &plan.units[i].deps {
+        let stage = &plan.units[d].unit.stage;
+        if !out.contains(&d) && cache.contains(stage, &keys[d]) && cache.is_dropped(stage, &keys[d])
+        {
+            dropped_inputs(plan, d, keys, cache, out);
+            out.push(d);
+        }
+    }
+}
+
 #[derive(Clone, Copy, PartialEq)]
 enum State {
     Waiting,
@@ -119,6 +132,63 @@ enum State {
 }
 
 impl InProcess {
+    /// Puts back the payload of every input of unit `i` that is cached but dropped (an
+    /// input cut off by early cutoff whose entry had been dropped), inputs of inputs first,
+    /// each regenerated to the bytes its manifest recorded. Returns the units regenerated,
+    /// with how long each took.
+    #[allow(clippy::too_many_arguments)]
+    fn regenerate_dropped_inputs(
+        &self,
+        stages: &[StageNode],
+        plan: &Plan,
+        i: usize,
+        keys: &[String],
+        cache: &Cache,
+        options: &RunOptions,
+        reporter: &dyn Reporter,
+        regenerating: &Mutex<()>,
+    ) -> Result<Vec<(usize, Duration)>, String> {
+        let mut order = Vec::new();
+        dropped_inputs(plan, i, keys, cache, &mut order);
+        if order.is_empty() {
+            return Ok(Vec::new());
+        }
+        let _one_at_a_time = regenerating.lock().expect("regeneration lock");
+        let mut done = Vec::new();
+        for d in order {
+            let input = &plan.units[d];
+            // Another reader may have put it back while this one waited.
+            if !cache.is_dropped(&input.unit.stage, &keys[d]) {
+                continue;
+            }
+            let ingredients = plan
+                .resolve(d, keys, cache)
+                .map_err(|e| format!("reading the manifest of input {}: {e}", input.unit))?;
+            let node = stages
+                .iter()
+                .find(|s| s.meta.name == input.unit.stage)
+                .expect("planned stage exists");
+            let inputs = plan.input_dirs(d, keys, cache);
+            match self.compute(
+                node,
+                input,
+                &ingredients,
+                &inputs,
+                cache,
+                options,
+                reporter,
+                false,
+            ) {
+                UnitResult::Done(took) => done.push((d, took)),
+                UnitResult::Failed(e) => {
+                    return Err(format!("regenerating input {}: {e}", input.unit))
+                }
+                _ => {}
+            }
+        }
+        Ok(done)
+    }
+
     /// Computes (or regenerates) one unit here, in this process or a worker, with its log;
     /// a failure names the log.
     #[allow(clippy::too_many_arguments)]
@@ -206,6 +276,9 @@ impl Executor for InProcess {
         let results = Mutex::new(vec![None::<UnitResult>; to_run.len()]);
 
         let retention = Retention::new(stages, plan, to_run, options.keep_recomputable);
+        // Held while a dropped input is regenerated for a reader, so two readers of one
+        // input never regenerate it at once.
+        let regenerating = Mutex::new(());
         // The declared facts of unit i's stage.
         let declared = |i: usize, fact: fn(&super::node::StageMeta) -> bool| {
             stages
@@ -310,7 +383,14 @@ impl Executor for InProcess {
                     let key = ingredients.key();
                     let stage = &planned.unit.stage;
                     let usable = || cache.contains(stage, &key) && !cache.is_dropped(stage, &key);
-                    let reusable = !planned.forced && usable();
+                    // Planned to run, but its rebuilt inputs wrote the bytes they wrote before
+                    // and its entry is cached with the payload dropped: cut off too. The
+                    // payload comes back only if a reader runs (`regenerate_dropped_inputs`).
+                    let cut_off_dropped = !planned.forced
+                        && planned.status != Status::Fresh
+                        && cache.contains(stage, &key)
+                        && cache.is_dropped(stage, &key);
+                    let reusable = !planned.forced && (usable() || cut_off_dropped);
                     let fetched = match &options.fetcher {
                         Some(f) if !planned.forced && !reusable => {
                             f.fetch(cache, &ingredients).unwrap_or_else(|warning| {
@@ -347,9 +427,31 @@ impl Executor for InProcess {
                                 failed.len()
                             ));
                         }
-                        match stand_ins {
+                        let regenerated = stand_ins.and_then(|()| {
+                            self.regenerate_dropped_inputs(
+                                stages,
+                                plan,
+                                i,
+                                &settled,
+                                cache,
+                                options,
+                                reporter,
+                                &regenerating,
+                            )
+                        });
+                        // An input counted as cut off that had to be regenerated after all
+                        // was computed by this run.
+                        if let Ok(list) = &regenerated {
+                            let mut results = results.lock().unwrap();
+                            for &(d, took) in list {
+                                if let Some(&dp) = position.get(&d) {
+                                    results[dp] = Some(UnitResult::Done(took));
+                                }
+                            }
+                        }
+                        match regenerated {
                             Err(e) => UnitResult::Failed(e),
-                            Ok(()) => self.compute(
+                            Ok(_) => self.compute(
                                 node,
                                 planned,
                                 &ingredients,
