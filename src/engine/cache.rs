@@ -335,15 +335,3 @@ pub fn sanitize(id: &str) -> String {
 pub fn link_or_copy(from: &Path, to: &Path) -> io::Result<()> {
     fs::hard_link(from, to).or_else(|_| fs::copy(from, to).map(|_| ()))
 }
-
-pub fn hostname() -> String {
-    fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().replace('.', "_"))
-        .unwrap_or_else(|_| "localhost".into())
-}
-
-pub fn process_alive(pid: i32) -> bool {
-    // Signal 0 checks existence; EPERM still means the process exists.
-    let rc = unsafe { libc::kill(pid, 0) };
-    rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
-}

@@ -44,7 +44,7 @@ impl CacheLock {
             file,
             "repro pid {} on {}",
             std::process::id(),
-            super::cache::hostname()
+            super::host::hostname()
         );
         let _ = file.flush();
         super::fault::point("lock:acquired");

@@ -55,7 +55,7 @@ pub struct Adoption {
 /// This machine as manifests name it: host name and core count.
 pub fn this_machine() -> String {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    format!("{} ({cores} cores)", super::cache::hostname())
+    format!("{} ({cores} cores)", super::host::hostname())
 }
 
 /// Seconds since 1970 of a timestamp as [`rfc3339`] writes it (`YYYY-MM-DDTHH:MM:SSZ`).

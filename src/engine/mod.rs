@@ -8,6 +8,7 @@ pub mod failed_input;
 pub mod fault;
 pub mod hash;
 pub mod history;
+pub mod host;
 pub mod key;
 pub mod local;
 pub mod lock;
@@ -25,6 +26,7 @@ pub mod stage;
 pub mod timings;
 pub mod unit;
 pub mod unit_log;
+mod worker;
 
 pub use cache::Cache;
 pub use key::Reason;

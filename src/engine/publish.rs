@@ -20,10 +20,11 @@
 //! precisely.
 
 use super::cache::{
-    hostname, io_err, process_alive, read_dir_sorted, read_manifest_at, write_atomic, write_synced,
-    Cache, CacheError, DROPPED, MANIFEST, STAGING, TRASH,
+    io_err, read_dir_sorted, read_manifest_at, write_atomic, write_synced, Cache, CacheError,
+    DROPPED, MANIFEST, STAGING, TRASH,
 };
 use super::fault;
+use super::host::{hostname, process_alive};
 use super::manifest::{Manifest, OutputFile};
 use super::unit::UnitRef;
 use std::collections::BTreeMap;

@@ -2,8 +2,8 @@
 //! style (plotters' own legend is drawn inside the chart and takes one element per entry,
 //! so dashed and dotted lines could only be spelled out in the label).
 
-use super::chart::{Mark, Series};
 use super::layout::Rect;
+use super::spec::{Mark, Series};
 use super::style::{colour, FAMILY};
 use plotters::coord::Shift;
 use plotters::prelude::*;

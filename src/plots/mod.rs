@@ -6,7 +6,9 @@ pub mod chart;
 pub mod heatmap;
 pub mod layout;
 mod legend;
+mod panel;
 pub mod raster;
+pub mod spec;
 pub mod style;
 pub mod thresholds;
 

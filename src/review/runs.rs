@@ -157,7 +157,20 @@ fn errors_text(r: &RunRow) -> String {
         .join(", ")
 }
 
-/// Aligned plain text.
+/// The longest `key=value` the text table shows whole; a longer one (a whole sweep list)
+/// is cut, since the CSV and HTML have it in full.
+const TEXT_ENTRY_MAX: usize = 48;
+
+/// `entry`, cut to [`TEXT_ENTRY_MAX`] characters with an ellipsis where longer.
+fn shorten(entry: &str) -> String {
+    if entry.chars().count() <= TEXT_ENTRY_MAX {
+        return entry.to_string();
+    }
+    let kept: String = entry.chars().take(TEXT_ENTRY_MAX - 1).collect();
+    format!("{kept}…")
+}
+
+/// Aligned plain text; long parameter values are cut (see [`shorten`]).
 pub fn text(rows: &[RunRow]) -> String {
     let header = [
         "time",
@@ -178,7 +191,11 @@ pub fn text(rows: &[RunRow]) -> String {
                 r.key.clone(),
                 format!("{}/{}/{}", r.reproduced, r.not_reproduced, r.not_measured),
                 errors_text(r),
-                r.differs.join(" "),
+                r.differs
+                    .iter()
+                    .map(|d| shorten(d))
+                    .collect::<Vec<_>>()
+                    .join(" "),
             ]
         })
         .collect();
@@ -326,6 +343,29 @@ mod tests {
         assert!((r.test_error["fashion-mnist"] - 12.0).abs() < 1e-9);
         assert_eq!(r.key, "0123456789ab");
         assert_eq!(r.profile, "default");
+    }
+
+    #[test]
+    fn the_text_table_cuts_long_values_and_the_csv_keeps_them() {
+        let sweep = format!("train.sweep=[{}]", "{\"depths\":[1,2,4]},".repeat(10));
+        let row = RunRow {
+            time: "t".into(),
+            name: String::new(),
+            profile: "quick".into(),
+            key: "k".into(),
+            differs: vec!["train.lr=0.003".into(), sweep.clone()],
+            reproduced: 1,
+            not_reproduced: 0,
+            not_measured: 0,
+            test_error: BTreeMap::new(),
+            gone: false,
+        };
+        let table = text(std::slice::from_ref(&row));
+        let last = table.lines().nth(1).unwrap();
+        // 47 characters of the sweep, then the ellipsis; the short value whole.
+        let cut: String = sweep.chars().take(47).collect();
+        assert!(last.ends_with(&format!("train.lr=0.003 {cut}…")), "{last}");
+        assert!(csv(&[row]).contains(&csv_field(&format!("train.lr=0.003 {sweep}"))));
     }
 
     #[test]
