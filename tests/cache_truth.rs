@@ -381,7 +381,10 @@ fn a_regeneration_with_other_bytes_fails_naming_the_unit() {
         .failure()
         .stderr(contains(
             "non-deterministic: regenerating noisy/all wrote noise.txt",
-        ));
+        ))
+        // Where each side was made, and the way out, are named.
+        .stderr(contains("recorded on ").and(contains("regenerated on ")))
+        .stderr(contains("`repro run --force noisy`"));
     // The dropped entry is left exactly as it was, and nothing half-written stays.
     assert_eq!(
         std::fs::read_to_string(noisy.join("manifest.json")).unwrap(),

@@ -52,10 +52,14 @@ pub struct Adoption {
     pub time: String,
 }
 
-/// This machine as manifests name it: host name and core count.
+/// This machine as manifests name it: host name, core count and CPU model (what decides
+/// whether float results can differ in their last bits).
 pub fn this_machine() -> String {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    format!("{} ({cores} cores)", super::host::hostname())
+    match super::host::cpu_model() {
+        Some(model) => format!("{} ({cores} cores, {model})", super::host::hostname()),
+        None => format!("{} ({cores} cores)", super::host::hostname()),
+    }
 }
 
 /// Seconds since 1970 of a timestamp as [`rfc3339`] writes it (`YYYY-MM-DDTHH:MM:SSZ`).

@@ -173,6 +173,16 @@ impl Cache {
                         g.sha256[..12.min(g.sha256.len())].to_string()
                     }),
                     recorded: want.sha256[..12.min(want.sha256.len())].to_string(),
+                    recorded_on: format!(
+                        "{} with {} {}",
+                        recorded
+                            .machine
+                            .as_deref()
+                            .unwrap_or("an unrecorded machine"),
+                        recorded.device,
+                        recorded.tool_version
+                    ),
+                    here: super::manifest::this_machine(),
                 };
                 self.abandon(staging);
                 return Err(err);
