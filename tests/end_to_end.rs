@@ -175,10 +175,9 @@ fn the_real_pipeline_on_a_slice_of_mnist() {
     } else {
         "not-reproduced"
     };
-    let claims: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(out.join("results/claims.json")).unwrap(),
-    )
-    .unwrap();
+    let claims: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results/claims.json")).unwrap())
+            .unwrap();
     let row = claims
         .as_array()
         .unwrap()
@@ -186,7 +185,10 @@ fn the_real_pipeline_on_a_slice_of_mnist() {
         .find(|c| c["id"] == "error-falls-with-depth")
         .and_then(|c| c["rows"].as_array()?.iter().find(|r| r["scope"] == "mnist"))
         .expect("the claim's MNIST row");
-    assert_eq!(row["verdict"], expected, "test errors at depths 1-3: {errors:?}");
+    assert_eq!(
+        row["verdict"], expected,
+        "test errors at depths 1-3: {errors:?}"
+    );
     assert!(html.contains(&format!("<td class=\"{expected}\">")));
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     for id in FIGURES {
