@@ -165,7 +165,7 @@ impl Cache {
         for want in &recorded.outputs {
             let got = found.get(want.path.as_str());
             if got.map(|g| (&g.sha256, g.size)) != Some((&want.sha256, want.size)) {
-                let err = CacheError::Regenerated {
+                let err = CacheError::Regenerated(Box::new(super::cache::Mismatch {
                     stage: staging.stage.clone(),
                     unit: recorded.ingredients.unit.clone(),
                     file: want.path.clone(),
@@ -183,7 +183,7 @@ impl Cache {
                         recorded.tool_version
                     ),
                     here: super::manifest::this_machine(),
-                };
+                }));
                 self.abandon(staging);
                 return Err(err);
             }
