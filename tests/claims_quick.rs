@@ -237,9 +237,11 @@ fn the_quick_profile_gives_every_claim_row_a_verdict_and_a_robustness_class() {
     .unwrap();
     let config = p.path().join("pipeline.toml");
     let text = std::fs::read_to_string(&config).unwrap();
+    let none = "[profiles.quick.report]\nvariants = []\n";
+    assert!(text.contains(none), "the quick profile sets no variants");
     std::fs::write(
         &config,
-        format!("{text}\n[profiles.quick.report]\nvariants = [{{ protocol = \"other run\", description = \"the same claims from another run\", claims = \"other-claims.json\" }}]\n"),
+        text.replacen(none, "[profiles.quick.report]\nvariants = [{ protocol = \"other run\", description = \"the same claims from another run\", claims = \"other-claims.json\" }]\n", 1),
     )
     .unwrap();
     p.repro()
