@@ -416,10 +416,25 @@ fn status_timings_sums_each_stages_units_from_their_manifests() {
     let fields: Vec<&str> = row.split_whitespace().collect();
     assert_eq!(fields[1], "1", "{row}");
     assert!(row.contains("all ("), "{row}");
+    // The machine: its cores and, where /proc/cpuinfo names it, its CPU model.
     let cores = std::thread::available_parallelism().unwrap().get();
-    assert!(row.contains(&format!("({cores} cores)")), "{row}");
-    assert!(count["machine"]
-        .as_str()
-        .unwrap()
-        .ends_with(&format!("({cores} cores)")));
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            let line = t.lines().find(|l| l.starts_with("model name"))?;
+            Some(
+                line.split_once(':')?
+                    .1
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            )
+        })
+        .filter(|m| !m.is_empty());
+    let machine = match model {
+        Some(m) => format!("({cores} cores, {m})"),
+        None => format!("({cores} cores)"),
+    };
+    assert!(row.contains(&machine), "{row}");
+    assert!(count["machine"].as_str().unwrap().ends_with(&machine));
 }
