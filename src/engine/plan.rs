@@ -41,15 +41,57 @@ pub enum Status {
     Pending(Vec<UnitRef>),
 }
 
+/// Inputs named one by one at most; a report's hundreds of new or dropped inputs are
+/// counted, with the first few named.
+const INPUTS_NAMED: usize = 3;
+
+/// The reasons, `; `-separated, with added and removed inputs each folded into one count
+/// where there are more than [`INPUTS_NAMED`] of them.
+fn summarise(reasons: &[Reason]) -> String {
+    let added: Vec<&str> = reasons
+        .iter()
+        .filter_map(|r| match r {
+            Reason::InputAdded { input } => Some(input.as_str()),
+            _ => None,
+        })
+        .collect();
+    let removed: Vec<&str> = reasons
+        .iter()
+        .filter_map(|r| match r {
+            Reason::InputRemoved { input } => Some(input.as_str()),
+            _ => None,
+        })
+        .collect();
+    let fold = |inputs: &[&str], what: &str| {
+        let shown = inputs[..INPUTS_NAMED].join(", ");
+        format!("{} {what} ({shown}, ...)", inputs.len())
+    };
+    let mut text = Vec::new();
+    let (mut added_done, mut removed_done) = (false, false);
+    for r in reasons {
+        match r {
+            Reason::InputAdded { .. } if added.len() > INPUTS_NAMED => {
+                if !std::mem::replace(&mut added_done, true) {
+                    text.push(fold(&added, "new inputs"));
+                }
+            }
+            Reason::InputRemoved { .. } if removed.len() > INPUTS_NAMED => {
+                if !std::mem::replace(&mut removed_done, true) {
+                    text.push(fold(&removed, "inputs no longer used"));
+                }
+            }
+            r => text.push(r.to_string()),
+        }
+    }
+    text.join("; ")
+}
+
 /// What the status means to a reader: `fresh`, the reasons to run, or which inputs decide.
 impl std::fmt::Display for Status {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Status::Fresh => write!(f, "fresh"),
-            Status::Run(reasons) => {
-                let text: Vec<String> = reasons.iter().map(ToString::to_string).collect();
-                write!(f, "{}", text.join("; "))
-            }
+            Status::Run(reasons) => write!(f, "{}", summarise(reasons)),
             Status::Pending(inputs) => {
                 let names: Vec<String> = inputs.iter().map(|r| format!("`{r}`")).collect();
                 write!(f, "runs if {} changes its outputs", names.join(" or "))
@@ -350,4 +392,32 @@ fn status_of(
         (Some(_), None) => vec![Reason::EntryMissing],
     };
     (Status::Run(reasons), previous)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn many_new_or_dropped_inputs_are_counted_with_the_first_few_named() {
+        let removed = |n: usize| Reason::InputRemoved {
+            input: format!("analysis/n{n}"),
+        };
+        let mut reasons = vec![Reason::CodeChanged];
+        reasons.extend((0..5).map(removed));
+        reasons.push(Reason::InputAdded {
+            input: "train/x".into(),
+        });
+        assert_eq!(
+            Status::Run(reasons).to_string(),
+            "code of the stage changed; 5 inputs no longer used (analysis/n0, analysis/n1, \
+             analysis/n2, ...); new input train/x"
+        );
+        // Three or fewer are each named.
+        let few: Vec<Reason> = (0..3).map(removed).collect();
+        assert_eq!(
+            Status::Run(few).to_string(),
+            "input analysis/n0 no longer used; input analysis/n1 no longer used; input analysis/n2 no longer used"
+        );
+    }
 }
