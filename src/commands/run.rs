@@ -6,6 +6,7 @@ use crate::{RunArgs, RunUnitArgs};
 use anyhow::{Context, Result};
 use repro::engine::history;
 use repro::engine::local::InProcess;
+use repro::engine::manifest::Manifest;
 use repro::engine::progress::{reporter_for_stderr, Relay};
 use repro::engine::runner::{new_run_id, run_unit, Executor, RunOptions, UnitResult};
 use repro::engine::slurm::SlurmExecutor;
@@ -310,28 +311,37 @@ fn write_provenance(
     let Some(i) = plan.units.iter().position(|u| &u.unit == unit) else {
         return Ok(());
     };
-    let keys = &report.keys;
-    let mut inputs = Vec::new();
-    for &d in &plan.units[i].deps {
-        let input = &plan.units[d].unit;
-        // A failed input of a partial report has no manifest; the report names it.
-        if let Ok(m) = project.cache.read_manifest(&input.stage, &keys[d]) {
-            inputs.push((input.clone(), m));
-        }
-    }
+    // The manifest of every unit the report was made from, read once. A failed input of a
+    // partial report has none; the report names it.
+    let manifests: std::collections::BTreeMap<usize, Manifest> = plan
+        .closure_of(vec![i])
+        .into_iter()
+        .filter_map(|d| {
+            let u = &plan.units[d].unit;
+            let m = project
+                .cache
+                .read_manifest(&u.stage, &report.keys[d])
+                .ok()?;
+            Some((d, m))
+        })
+        .collect();
+    let inputs: Vec<(UnitRef, Manifest)> = plan.units[i]
+        .deps
+        .iter()
+        .filter_map(|d| Some((plan.units[*d].unit.clone(), manifests.get(d)?.clone())))
+        .collect();
     let audit = repro::engine::audit::last(&project.cache);
-    let timeline = timeline_bars(project, plan, report, i);
+    let timeline = timeline_bars(plan, report, &manifests);
     repro::review::provenance::write(dir, key, &inputs, audit.as_ref(), &timeline)
         .with_context(|| format!("writing the provenance beside {}", dir.display()))
 }
 
-/// One timeline bar for the planned unit `top` and every unit it was made from, each from
-/// its manifest (a failed unit has none and is left out), with what this run did with it.
+/// One timeline bar per unit of `manifests` (plan index -> its manifest), with what this
+/// run did with it.
 fn timeline_bars(
-    project: &Project,
     plan: &repro::engine::Plan,
     report: &repro::engine::runner::RunReport,
-    top: usize,
+    manifests: &std::collections::BTreeMap<usize, Manifest>,
 ) -> Vec<Bar> {
     let outcomes: std::collections::HashMap<&UnitRef, Outcome> = report
         .results
@@ -346,28 +356,18 @@ fn timeline_bars(
             Some((u, o))
         })
         .collect();
-    let mut seen = vec![false; plan.units.len()];
-    let mut stack = vec![top];
-    let mut bars = Vec::new();
-    while let Some(i) = stack.pop() {
-        if std::mem::replace(&mut seen[i], true) {
-            continue;
-        }
-        stack.extend(plan.units[i].deps.iter().copied());
-        let u = &plan.units[i].unit;
-        let Ok(m) = project.cache.read_manifest(&u.stage, &report.keys[i]) else {
-            continue;
-        };
-        let Some(start) = repro::engine::manifest::parse_rfc3339(&m.started) else {
-            continue;
-        };
-        bars.push(Bar {
-            unit: u.to_string(),
-            machine: m.machine.clone().unwrap_or_else(|| "unrecorded".into()),
-            start: start as f64,
-            seconds: m.duration_s,
-            outcome: outcomes.get(u).copied().unwrap_or(Outcome::Reused),
-        });
-    }
-    bars
+    manifests
+        .iter()
+        .filter_map(|(&i, m)| {
+            let u = &plan.units[i].unit;
+            let start = repro::engine::manifest::parse_rfc3339(&m.started)?;
+            Some(Bar {
+                unit: u.to_string(),
+                machine: m.machine.clone().unwrap_or_else(|| "unrecorded".into()),
+                start: start as f64,
+                seconds: m.duration_s,
+                outcome: outcomes.get(u).copied().unwrap_or(Outcome::Reused),
+            })
+        })
+        .collect()
 }

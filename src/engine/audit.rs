@@ -6,7 +6,7 @@
 
 use super::cache::{write_atomic, Cache, CacheError};
 use super::manifest::{rfc3339, Manifest};
-use super::node::StageNode;
+use super::node::{stage_named, StageNode};
 use super::plan::{Plan, Status};
 use super::runner::{run_unit, Reporter, RunOptions};
 use serde::{Deserialize, Serialize};
@@ -82,10 +82,7 @@ fn regenerate_dropped(
         if !cache.is_dropped(&input.unit.stage, &input.key) {
             continue;
         }
-        let node = stages
-            .iter()
-            .find(|s| s.meta.name == input.unit.stage)
-            .expect("planned stage exists");
+        let node = stage_named(stages, &input.unit.stage);
         let dirs = plan.input_dirs(d, &keys, cache);
         if let Err(e) = run_unit(
             node,
@@ -121,10 +118,7 @@ pub fn recompute_in_scratch(
     let scratch = Cache::open(&scratch_root).map_err(|e| e.to_string())?;
     let keys = plan.keys();
     let planned = &plan.units[i];
-    let node = stages
-        .iter()
-        .find(|s| s.meta.name == planned.unit.stage)
-        .expect("planned stage exists");
+    let node = stage_named(stages, &planned.unit.stage);
     // The unit's inputs are fresh: their planned keys are exact.
     let inputs = plan.input_dirs(i, &keys, cache);
     let p = reporter.unit_started(&planned.unit);

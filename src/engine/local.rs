@@ -7,9 +7,9 @@
 use super::cache::Cache;
 use super::failed_input;
 use super::key::KeyIngredients;
-use super::node::StageNode;
+use super::node::{stage_named, StageNode};
 use super::plan::{Plan, PlannedUnit, Status};
-use super::retention::Retention;
+use super::retention::{drop_payloads, Retention};
 use super::runner::{run_unit, Executor, Reporter, RunOptions, RunReport, UnitResult};
 use super::stage::UnitProgress;
 use super::unit::UnitRef;
@@ -96,10 +96,7 @@ impl InProcess {
             let ingredients = plan
                 .resolve(d, keys, cache)
                 .map_err(|e| format!("reading the manifest of input {}: {e}", input.unit))?;
-            let node = stages
-                .iter()
-                .find(|s| s.meta.name == input.unit.stage)
-                .expect("planned stage exists");
+            let node = stage_named(stages, &input.unit.stage);
             let inputs = plan.input_dirs(d, keys, cache);
             match self.compute(
                 node,
@@ -211,13 +208,7 @@ impl Executor for InProcess {
         // Held while a dropped input is regenerated for a reader, so two readers of one
         // input never regenerate it at once.
         let regenerating = Mutex::new(());
-        // The declared facts of unit i's stage.
-        let declared = |i: usize, fact: fn(&super::node::StageMeta) -> bool| {
-            stages
-                .iter()
-                .any(|s| s.meta.name == plan.units[i].unit.stage && fact(&s.meta))
-        };
-        let partial = |i: usize| declared(i, |m| m.partial);
+        let partial = |i: usize| stage_named(stages, &plan.units[i].unit.stage).meta.partial;
 
         let worker = || loop {
             // Pick a waiting unit whose inputs are all available, the one latest in
@@ -289,10 +280,7 @@ impl Executor for InProcess {
             let Some(p) = picked else { return };
             let i = to_run[p];
             let planned = &plan.units[i];
-            let node = stages
-                .iter()
-                .find(|s| s.meta.name == planned.unit.stage)
-                .expect("planned stage exists");
+            let node = stage_named(stages, &planned.unit.stage);
             let settled = keys.lock().unwrap().clone();
             // A partial unit's inputs that failed (plan index -> why), from their results.
             let failed: BTreeMap<usize, String> = {
@@ -425,14 +413,13 @@ impl Executor for InProcess {
             };
             wake.notify_all();
             drop(guard);
-            for d in done_with {
-                let key = keys.lock().unwrap()[d].clone();
-                let input = &plan.units[d].unit;
-                if let Err(e) = cache.drop_payload(&input.stage, &key) {
-                    // Keeping an entry is always safe; only the disk bound suffers.
-                    reporter.warn(&format!("could not drop the payload of {input}: {e}"));
-                }
-            }
+            drop_payloads(
+                plan,
+                &done_with,
+                |d| keys.lock().unwrap()[d].clone(),
+                cache,
+                reporter,
+            );
         };
 
         std::thread::scope(|scope| {

@@ -30,3 +30,11 @@ pub struct StageNode {
     pub meta: StageMeta,
     pub imp: Box<dyn StageImpl>,
 }
+
+/// The stage named `name` among `stages`, which a plan built from them always has.
+pub fn stage_named<'a>(stages: &'a [StageNode], name: &str) -> &'a StageNode {
+    stages
+        .iter()
+        .find(|s| s.meta.name == name)
+        .expect("planned stage exists")
+}

@@ -267,10 +267,18 @@ impl Plan {
     /// The units of `targets` and, transitively, every input they read: the units a run
     /// of `targets` uses, whether from the cache or by running them.
     pub fn closure(&self, targets: &BTreeSet<String>) -> Vec<usize> {
+        self.closure_of(
+            (0..self.units.len())
+                .filter(|&i| targets.contains(&self.units[i].unit.stage))
+                .collect(),
+        )
+    }
+
+    /// The units `seeds` (plan indices) and, transitively, every input they read, in plan
+    /// order.
+    pub fn closure_of(&self, seeds: Vec<usize>) -> Vec<usize> {
         let mut used = vec![false; self.units.len()];
-        let mut stack: Vec<usize> = (0..self.units.len())
-            .filter(|&i| targets.contains(&self.units[i].unit.stage))
-            .collect();
+        let mut stack = seeds;
         while let Some(i) = stack.pop() {
             if !std::mem::replace(&mut used[i], true) {
                 stack.extend(&self.units[i].deps);

@@ -8,8 +8,10 @@
 //! Nothing is dropped with `--keep`, after a reader failed (a rerun will want it), or for
 //! an entry this run did not write (it may have been kept on purpose).
 
-use super::node::StageNode;
+use super::cache::Cache;
+use super::node::{stage_named, StageNode};
 use super::plan::Plan;
+use super::runner::Reporter;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -23,9 +25,9 @@ impl Retention {
     /// The policy for running `to_run` (plan indices) of `plan`; `keep`: drop nothing.
     pub fn new(stages: &[StageNode], plan: &Plan, to_run: &[usize], keep: bool) -> Retention {
         let recomputable = |i: usize| {
-            stages
-                .iter()
-                .any(|s| s.meta.name == plan.units[i].unit.stage && s.meta.recomputable)
+            stage_named(stages, &plan.units[i].unit.stage)
+                .meta
+                .recomputable
         };
         let mut readers: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         if !keep {
@@ -63,5 +65,22 @@ impl Retention {
                     .is_some_and(|rs| rs.iter().all(|&r| succeeded(r)))
             })
             .collect()
+    }
+}
+
+/// Drops the payload of each of `inputs` (plan indices), each under the key `key_of` gives
+/// it. A failure is a warning: keeping an entry is always safe, only the disk bound suffers.
+pub fn drop_payloads(
+    plan: &Plan,
+    inputs: &[usize],
+    key_of: impl Fn(usize) -> String,
+    cache: &Cache,
+    reporter: &dyn Reporter,
+) {
+    for &d in inputs {
+        let input = &plan.units[d].unit;
+        if let Err(e) = cache.drop_payload(&input.stage, &key_of(d)) {
+            reporter.warn(&format!("could not drop the payload of {input}: {e}"));
+        }
     }
 }

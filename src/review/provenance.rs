@@ -81,7 +81,7 @@ fn timeline_counts(bars: &[Bar]) -> String {
         (Outcome::Pulled, "pulled from a remote"),
         (Outcome::Reused, "reused from earlier runs"),
     ] {
-        let n = bars.iter().filter(|b| b.outcome == o).count();
+        let n = timeline::count(bars, o);
         if n > 0 {
             parts.push(format!("{n} {said}"));
         }

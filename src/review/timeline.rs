@@ -62,6 +62,11 @@ impl Outcome {
     ];
 }
 
+/// How many of `bars` had outcome `o`.
+pub fn count(bars: &[Bar], o: Outcome) -> usize {
+    bars.iter().filter(|b| b.outcome == o).count()
+}
+
 /// One unit on the timeline.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bar {
@@ -202,7 +207,7 @@ pub fn svg(bars: &[Bar]) -> String {
     // Legend: each outcome with how many units had it.
     let mut x = LEFT;
     for o in Outcome::ALL {
-        let n = bars.iter().filter(|b| b.outcome == o).count();
+        let n = count(bars, o);
         let _ = writeln!(
             s,
             "<rect x=\"{x}\" y=\"8\" width=\"10\" height=\"10\" fill=\"{}\"/><text x=\"{}\" y=\"17\">{} ({n})</text>",

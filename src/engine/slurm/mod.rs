@@ -15,7 +15,7 @@ pub use options::SlurmOptions;
 use super::cache::Cache;
 use super::node::StageNode;
 use super::plan::{Plan, Status};
-use super::retention::Retention;
+use super::retention::{drop_payloads, Retention};
 use super::runner::{Executor, Reporter, RunOptions, RunReport, UnitResult};
 use super::unit::UnitRef;
 use jobs::{alive, load_jobs, save_jobs, slurm_dir};
@@ -141,23 +141,25 @@ impl SlurmExecutor {
     }
 }
 
-/// What one run follows: per planned unit (plan index), its submission, and the units that
-/// could not be submitted, with why.
+/// What one run follows: the record of submissions (`jobs.json`, by recipe), per planned
+/// unit (plan index) its submission, and the units that could not be submitted, with why.
 struct Following {
+    jobs: BTreeMap<String, Submission>,
     watching: BTreeMap<usize, Submission>,
     failures: BTreeMap<usize, String>,
 }
 
 impl SlurmExecutor {
-    /// Units whose earlier submission is still queued or running are followed, not
-    /// submitted again; a finished or forgotten submission's exit file is cleared.
+    /// Units whose earlier submission (in the record `jobs`) is still queued or running are
+    /// followed, not submitted again; a finished or forgotten submission's exit file is
+    /// cleared.
     fn follow_earlier(
         &self,
         plan: &Plan,
         to_run: &[usize],
         recipes: &BTreeMap<usize, String>,
-        jobs: &BTreeMap<String, Submission>,
-    ) -> BTreeMap<usize, Submission> {
+        jobs: BTreeMap<String, Submission>,
+    ) -> Following {
         let known: BTreeSet<String> = jobs.values().map(|s| s.job.clone()).collect();
         let states = task_states(&known);
         let mut watching = BTreeMap::new();
@@ -175,11 +177,16 @@ impl SlurmExecutor {
                 let _ = std::fs::remove_file(&s.exit_file);
             }
         }
-        watching
+        Following {
+            jobs,
+            watching,
+            failures: BTreeMap::new(),
+        }
     }
 
     /// Submits the units not already followed, one array per stage in dependency order,
-    /// each after the arrays that hold its units' inputs, and records the submissions.
+    /// each after the arrays that hold its units' inputs, and records the submissions (in
+    /// the record and in `jobs.json`).
     fn submit_rest(
         &self,
         plan: &Plan,
@@ -187,13 +194,8 @@ impl SlurmExecutor {
         cache: &Cache,
         run_id: &str,
         recipes: &BTreeMap<usize, String>,
-        watching: BTreeMap<usize, Submission>,
+        mut following: Following,
     ) -> Following {
-        let mut jobs = load_jobs(cache);
-        let mut following = Following {
-            watching,
-            failures: BTreeMap::new(),
-        };
         let mut array_of: BTreeMap<usize, String> = following
             .watching
             .iter()
@@ -241,10 +243,10 @@ impl SlurmExecutor {
                     );
                     for (&i, s) in members.iter().zip(subs) {
                         array_of.insert(i, job.clone());
-                        jobs.insert(recipes[&i].clone(), s.clone());
+                        following.jobs.insert(recipes[&i].clone(), s.clone());
                         following.watching.insert(i, s);
                     }
-                    if let Err(e) = save_jobs(cache, &jobs) {
+                    if let Err(e) = save_jobs(cache, &following.jobs) {
                         eprintln!("warning: could not record the submission: {e}");
                     }
                 }
@@ -319,9 +321,10 @@ impl Executor for SlurmExecutor {
             .iter()
             .map(|&i| (i, plan.units[i].ingredients.recipe()))
             .collect();
-        let earlier = self.follow_earlier(plan, to_run, &recipes, &load_jobs(cache));
-        let Following { watching, failures } =
-            self.submit_rest(plan, to_run, cache, &options.run_id, &recipes, earlier);
+        let earlier = self.follow_earlier(plan, to_run, &recipes, load_jobs(cache));
+        let Following {
+            watching, failures, ..
+        } = self.submit_rest(plan, to_run, cache, &options.run_id, &recipes, earlier);
         if self.cancel_on_interrupt {
             unsafe {
                 libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t);
@@ -393,12 +396,8 @@ impl Executor for SlurmExecutor {
                             .get(&u)
                             .is_some_and(|r| matches!(r, UnitResult::Done(_) | UnitResult::Reused))
                     };
-                    for d in retention.releasable(plan, i, ok) {
-                        let input = &plan.units[d].unit;
-                        if let Err(e) = cache.drop_payload(&input.stage, &keys[d]) {
-                            reporter.warn(&format!("could not drop the payload of {input}: {e}"));
-                        }
-                    }
+                    let done_with = retention.releasable(plan, i, ok);
+                    drop_payloads(plan, &done_with, |d| keys[d].clone(), cache, reporter);
                 }
             }
             if results.len() < to_run.len() {
