@@ -10,7 +10,7 @@ use repro::engine::manifest::rfc3339;
 use repro::engine::Status;
 use repro::project::Project;
 use repro::review::crate_meta::{metadata, CrateAction, CrateFile, CrateRun};
-use repro::review::zip::ZipWriter;
+use repro::review::zip::Archive;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -64,18 +64,7 @@ pub fn export(project: &Project, args: &ExportArgs) -> Result<ExitCode> {
         std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
     // Until the rename below, a partial zip goes away with any error.
     let partial = RemoveOnDrop(tmp.clone());
-    let mut zip = ZipWriter::new(std::io::BufWriter::new(file));
-    // Adds a file to the zip and the crate's file list; returns its SHA-256.
-    let mut add = |zip: &mut ZipWriter<_>, path: String, bytes: &[u8]| -> Result<String> {
-        zip.add(&path, bytes)?;
-        let sha256 = sha256_hex(bytes);
-        files.push(CrateFile {
-            path,
-            sha256: sha256.clone(),
-            size: bytes.len() as u64,
-        });
-        Ok(sha256)
-    };
+    let mut zip = Archive::new(std::io::BufWriter::new(file));
     for &i in &units {
         let u = &plan.units[i];
         if u.status != Status::Fresh {
@@ -89,11 +78,13 @@ pub fn export(project: &Project, args: &ExportArgs) -> Result<ExitCode> {
         let manifest = project.cache.read_manifest(stage, &u.key)?;
         let dir = project.cache.entry_dir(stage, &u.key);
         let text = std::fs::read(dir.join("manifest.json"))?;
-        add(
-            &mut zip,
-            format!("manifests/{stage}/{}.json", sanitize(&u.unit.id)),
-            &text,
-        )?;
+        let path = format!("manifests/{stage}/{}.json", sanitize(&u.unit.id));
+        zip.add_bytes(&path, &text)?;
+        files.push(CrateFile {
+            path,
+            sha256: sha256_hex(&text),
+            size: text.len() as u64,
+        });
         let mut results = Vec::new();
         if included(stage, args) {
             if u.dropped {
@@ -103,19 +94,25 @@ pub fn export(project: &Project, args: &ExportArgs) -> Result<ExitCode> {
                 );
             }
             for o in &manifest.outputs {
-                let bytes = std::fs::read(dir.join(&o.path))?;
                 let path = if stage == "report" {
                     format!("report/{}", o.path)
                 } else {
                     format!("{stage}/{}/{}", sanitize(&u.unit.id), o.path)
                 };
-                if add(&mut zip, path.clone(), &bytes)? != o.sha256 {
+                // Streamed, not read whole: activation files can pass 4 GiB.
+                let added = zip.add_file(&path, &dir.join(&o.path))?;
+                if added.sha256 != o.sha256 {
                     bail!(
                         "{}: {} differs from its manifest (`repro verify`)",
                         u.unit,
                         o.path
                     );
                 }
+                files.push(CrateFile {
+                    path: path.clone(),
+                    sha256: added.sha256,
+                    size: added.size,
+                });
                 results.push(path.clone());
                 if stage == "report" {
                     report_files.push(path);
@@ -141,7 +138,7 @@ pub fn export(project: &Project, args: &ExportArgs) -> Result<ExitCode> {
         });
     }
     let config = std::fs::read(&project.config.file)?;
-    zip.add("pipeline.toml", &config)?;
+    zip.add_bytes("pipeline.toml", &config)?;
     let workflow = CrateFile {
         path: "pipeline.toml".into(),
         sha256: sha256_hex(&config),
@@ -170,7 +167,7 @@ pub fn export(project: &Project, args: &ExportArgs) -> Result<ExitCode> {
         actions: &actions,
         report: report_files,
     });
-    zip.add(
+    zip.add_bytes(
         "ro-crate-metadata.json",
         serde_json::to_string_pretty(&meta)?.as_bytes(),
     )?;

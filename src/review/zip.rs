@@ -1,120 +1,122 @@
-//! A minimal ZIP writer (deflate, no ZIP64) for `repro export`: enough for any unzip tool,
-//! Python's `zipfile` and browsers' file managers, without a new crate (the lock file is in
-//! every stage's fingerprint). Entries carry a fixed timestamp, so the same files make the
-//! same archive.
+//! The archive `repro export` writes, through the `zip` crate: deflate, with ZIP64 wherever
+//! an entry or the archive passes 4 GiB (activations exported with `--with-activations`
+//! do). Files are streamed from disk and hashed on the way through, never held whole in
+//! memory. Every entry is dated 1980-01-01 00:00, the earliest a ZIP can say, so the same
+//! files make the same archive.
 
-use flate2::write::DeflateEncoder;
-use flate2::{Compression, Crc};
-use std::io::{self, Write};
+use crate::engine::hash::to_hex;
+use sha2::{Digest, Sha256};
+use std::io::{self, Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use zip::write::SimpleFileOptions;
+use zip::CompressionMethod;
 
-/// 1980-01-01 00:00 in DOS time and date: the earliest a ZIP can say.
-const DOS_TIME: u16 = 0;
-const DOS_DATE: u16 = (1 << 5) | 1;
-
-struct Entry {
-    name: String,
-    crc: u32,
-    compressed: u32,
-    size: u32,
-    offset: u32,
+/// Why an archive could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error("adding {name} to the archive: {source}")]
+    Entry {
+        name: String,
+        source: zip::result::ZipError,
+    },
+    #[error("adding {name} to the archive: {source}")]
+    Write { name: String, source: io::Error },
+    #[error("reading {}: {source}", path.display())]
+    Read { path: PathBuf, source: io::Error },
+    #[error("finishing the archive: {0}")]
+    Finish(zip::result::ZipError),
 }
 
-pub struct ZipWriter<W: Write> {
-    out: W,
-    written: u64,
-    entries: Vec<Entry>,
+/// What an added file held, as read while it was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Added {
+    pub sha256: String,
+    pub size: u64,
 }
 
-fn too_big(what: &str) -> io::Error {
-    io::Error::other(format!(
-        "{what} exceeds 4 GiB, which a ZIP without ZIP64 cannot hold"
-    ))
+pub struct Archive<W: Write + Seek> {
+    zip: zip::ZipWriter<W>,
 }
 
-impl<W: Write> ZipWriter<W> {
+/// Deflate, the fixed date, and ZIP64 for an entry of `size` bytes that a 32-bit field
+/// cannot hold (the crate refuses to write past 4 GiB into an entry not marked so).
+fn options(size: u64) -> SimpleFileOptions {
+    SimpleFileOptions::default()
+        .compression_method(CompressionMethod::Deflated)
+        .last_modified_time(zip::DateTime::default())
+        .unix_permissions(0o644)
+        .large_file(size >= u64::from(u32::MAX))
+}
+
+/// Passes reads through, hashing and counting the bytes.
+struct Hashing<R> {
+    inner: R,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+}
+
+impl<W: Write + Seek> Archive<W> {
     pub fn new(out: W) -> Self {
-        ZipWriter {
-            out,
-            written: 0,
-            entries: Vec::new(),
+        Archive {
+            zip: zip::ZipWriter::new(out),
         }
     }
 
-    fn put(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.out.write_all(bytes)?;
-        self.written += bytes.len() as u64;
-        Ok(())
+    fn start(&mut self, name: &str, size: u64) -> Result<(), ArchiveError> {
+        self.zip
+            .start_file(name, options(size))
+            .map_err(|source| ArchiveError::Entry {
+                name: name.to_string(),
+                source,
+            })
     }
 
-    /// Adds a file named `name` (forward slashes) holding `data`.
-    pub fn add(&mut self, name: &str, data: &[u8]) -> io::Result<()> {
-        let mut crc = Crc::new();
-        crc.update(data);
-        let mut enc = DeflateEncoder::new(Vec::new(), Compression::default());
-        enc.write_all(data)?;
-        let packed = enc.finish()?;
-        let size = u32::try_from(data.len()).map_err(|_| too_big(name))?;
-        let compressed = u32::try_from(packed.len()).map_err(|_| too_big(name))?;
-        let offset = u32::try_from(self.written).map_err(|_| too_big("the archive"))?;
-        let mut h = Vec::with_capacity(30 + name.len());
-        h.extend(0x0403_4b50u32.to_le_bytes());
-        h.extend(20u16.to_le_bytes()); // version needed: 2.0 (deflate)
-        h.extend(0x0800u16.to_le_bytes()); // names are UTF-8
-        h.extend(8u16.to_le_bytes()); // deflate
-        h.extend(DOS_TIME.to_le_bytes());
-        h.extend(DOS_DATE.to_le_bytes());
-        h.extend(crc.sum().to_le_bytes());
-        h.extend(compressed.to_le_bytes());
-        h.extend(size.to_le_bytes());
-        h.extend((name.len() as u16).to_le_bytes());
-        h.extend(0u16.to_le_bytes());
-        h.extend(name.as_bytes());
-        self.put(&h)?;
-        self.put(&packed)?;
-        self.entries.push(Entry {
+    /// Adds an entry named `name` (forward slashes) holding `data`.
+    pub fn add_bytes(&mut self, name: &str, data: &[u8]) -> Result<(), ArchiveError> {
+        self.start(name, data.len() as u64)?;
+        self.zip
+            .write_all(data)
+            .map_err(|source| ArchiveError::Write {
+                name: name.to_string(),
+                source,
+            })
+    }
+
+    /// Streams the file at `path` into an entry named `name`; returns what it held.
+    pub fn add_file(&mut self, name: &str, path: &Path) -> Result<Added, ArchiveError> {
+        let read_err = |source| ArchiveError::Read {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = std::fs::File::open(path).map_err(read_err)?;
+        let size = file.metadata().map_err(read_err)?.len();
+        self.start(name, size)?;
+        let mut reader = Hashing {
+            inner: io::BufReader::with_capacity(1 << 20, file),
+            hasher: Sha256::new(),
+            size: 0,
+        };
+        io::copy(&mut reader, &mut self.zip).map_err(|source| ArchiveError::Write {
             name: name.to_string(),
-            crc: crc.sum(),
-            compressed,
-            size,
-            offset,
-        });
-        Ok(())
+            source,
+        })?;
+        Ok(Added {
+            sha256: to_hex(&reader.hasher.finalize()),
+            size: reader.size,
+        })
     }
 
-    /// Writes the central directory; returns the writer.
-    pub fn finish(mut self) -> io::Result<W> {
-        let start = u32::try_from(self.written).map_err(|_| too_big("the archive"))?;
-        let mut cd = Vec::new();
-        for e in &self.entries {
-            cd.extend(0x0201_4b50u32.to_le_bytes());
-            cd.extend(20u16.to_le_bytes()); // made by
-            cd.extend(20u16.to_le_bytes()); // needed
-            cd.extend(0x0800u16.to_le_bytes());
-            cd.extend(8u16.to_le_bytes());
-            cd.extend(DOS_TIME.to_le_bytes());
-            cd.extend(DOS_DATE.to_le_bytes());
-            cd.extend(e.crc.to_le_bytes());
-            cd.extend(e.compressed.to_le_bytes());
-            cd.extend(e.size.to_le_bytes());
-            cd.extend((e.name.len() as u16).to_le_bytes());
-            cd.extend([0u8; 8]); // extra, comment, disk, internal attributes
-            cd.extend(0u32.to_le_bytes()); // external attributes
-            cd.extend(e.offset.to_le_bytes());
-            cd.extend(e.name.as_bytes());
-        }
-        let n = u16::try_from(self.entries.len()).map_err(|_| too_big("the file count"))?;
-        let size = u32::try_from(cd.len()).map_err(|_| too_big("the directory"))?;
-        self.put(&cd)?;
-        let mut end = Vec::new();
-        end.extend(0x0605_4b50u32.to_le_bytes());
-        end.extend([0u8; 4]); // this disk, the directory's disk
-        end.extend(n.to_le_bytes());
-        end.extend(n.to_le_bytes());
-        end.extend(size.to_le_bytes());
-        end.extend(start.to_le_bytes());
-        end.extend(0u16.to_le_bytes());
-        self.put(&end)?;
-        self.out.flush()?;
-        Ok(self.out)
+    /// Writes the central directory (ZIP64 where needed); returns the writer.
+    pub fn finish(self) -> Result<W, ArchiveError> {
+        self.zip.finish().map_err(ArchiveError::Finish)
     }
 }
