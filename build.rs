@@ -32,14 +32,20 @@ fn main() {
     for watched in ["stages", "src", "assets", "Cargo.lock", "Cargo.toml"] {
         println!("cargo:rerun-if-changed={watched}");
     }
-    println!("cargo:rerun-if-env-changed=LIBTORCH");
+    for var in ["LIBTORCH", "HDF5_DIR", "PKG_CONFIG_PATH"] {
+        println!("cargo:rerun-if-env-changed={var}");
+    }
     let libtorch = libtorch_build();
+    let toolchain = toolchain(&libtorch);
     let commit = git_commit(&root);
     // Values the crate's `env!` reads, as the compiler will see them.
     let build_env = |name: &str| match name {
         "REPRO_LIBTORCH_VERSION" => Some(libtorch.clone()),
         "REPRO_GIT_COMMIT" => Some(commit.clone()),
-        other => std::env::var(other).ok(),
+        other => toolchain
+            .env_value(other)
+            .map(String::from)
+            .or_else(|| std::env::var(other).ok()),
     };
 
     let mut table = String::from(
@@ -68,7 +74,7 @@ fn main() {
             &root,
             &decl.name,
             &decl.sources,
-            &libtorch,
+            &toolchain,
             &build_env,
         ) {
             Ok(p) => p,
@@ -78,6 +84,11 @@ fn main() {
         };
         let _ = writeln!(table, "    ({:?}, {:?}, &[", decl.name, print.digest);
         for (f, digest) in &print.inputs {
+            // A file outside the watched folders (a `#[path]` module, an embedded asset
+            // elsewhere) must trigger a new scan too.
+            if !f.starts_with('(') {
+                println!("cargo:rerun-if-changed={f}");
+            }
             let _ = writeln!(table, "        ({f:?}, {digest:?}),");
         }
         table.push_str("    ]),\n");
@@ -90,9 +101,91 @@ fn main() {
         println!("cargo:rustc-link-arg=-Wl,-rpath,{dir}/lib");
     }
     println!("cargo:rustc-env=REPRO_LIBTORCH_VERSION={}", libtorch);
+    let entries = toolchain.common.iter().map(|(n, v)| (n, v));
+    for (name, value) in entries.chain(toolchain.native.iter().map(|(_, n, v)| (n, v))) {
+        let var = codegraph::Toolchain::env_var(name);
+        println!("cargo:rustc-env={var}={value}");
+    }
     println!("cargo:rustc-env=REPRO_GIT_COMMIT={commit}");
     println!("cargo:rerun-if-changed=.git/HEAD");
     println!("cargo:rerun-if-changed=.git/refs/heads");
+}
+
+/// The compiler, profile, target and features this build uses, and the native libraries
+/// it links, as they enter the fingerprints (see `codegraph::Toolchain`).
+fn toolchain(libtorch: &str) -> codegraph::Toolchain {
+    let var = |name: &str| std::env::var(name).unwrap_or_default();
+    let rustc = std::process::Command::new(std::env::var("RUSTC").unwrap_or("rustc".into()))
+        .arg("-vV")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    // `rustc 1.95.0 (59807616e 2026-04-14), LLVM 20.1.8`: the release and its code generator.
+    let release = rustc.lines().next().unwrap_or("unknown").trim();
+    let llvm = rustc
+        .lines()
+        .find_map(|l| l.strip_prefix("LLVM version:"))
+        .map(str::trim)
+        .unwrap_or("unknown");
+    let mut features: Vec<String> = std::env::vars()
+        .filter_map(|(k, _)| k.strip_prefix("CARGO_FEATURE_").map(str::to_lowercase))
+        .collect();
+    features.sort();
+    codegraph::Toolchain {
+        common: vec![
+            ("(rustc)".into(), format!("{release}, LLVM {llvm}")),
+            (
+                "(build profile)".into(),
+                format!(
+                    "{} opt-level={} {} {}",
+                    var("PROFILE"),
+                    var("OPT_LEVEL"),
+                    var("TARGET"),
+                    var("CARGO_CFG_TARGET_FEATURE")
+                ),
+            ),
+            (
+                "(cargo features)".into(),
+                if features.is_empty() {
+                    "none".into()
+                } else {
+                    features.join(",")
+                },
+            ),
+        ],
+        native: vec![
+            ("tch".into(), "(libtorch)".into(), libtorch.to_string()),
+            ("hdf5".into(), "(libhdf5)".into(), libhdf5_version()),
+        ],
+    }
+}
+
+/// The version of the HDF5 library the `hdf5` crate links, found as its build finds it:
+/// `$HDF5_DIR/include/H5pubconf.h`, else pkg-config. Checked against the library loaded
+/// at run time (`formats::activations`), since a system library can change under a binary.
+fn libhdf5_version() -> String {
+    if let Ok(dir) = std::env::var("HDF5_DIR") {
+        let header = std::fs::read_to_string(format!("{dir}/include/H5pubconf.h"));
+        if let Some(v) = header.ok().and_then(|h| {
+            h.lines()
+                .find_map(|l| l.strip_prefix("#define H5_VERSION "))
+                .map(|v| v.trim().trim_matches('"').to_string())
+        }) {
+            return v;
+        }
+    }
+    ["hdf5", "hdf5-serial"]
+        .iter()
+        .find_map(|name| {
+            std::process::Command::new("pkg-config")
+                .args(["--modversion", name])
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// The commit repro was built from, for the report's provenance.

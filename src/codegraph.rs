@@ -38,11 +38,11 @@ impl std::fmt::Display for DepsError {
     }
 }
 
-/// A built-in stage's code fingerprint and what went into it, as (name, SHA-256) pairs:
-/// crate files, embedded files, declared `sources`, `(crate NAME VERSION)` with the locked
-/// checksum of every external crate the code uses and everything those depend on (from
-/// `Cargo.lock`; [`locked_closure`]), and `(libtorch)` with
-/// the libtorch build for a stage whose code calls `tch`, and `(env NAME)` with the value
+/// A built-in stage's code fingerprint and what went into it, as (name, SHA-256 or value)
+/// pairs: crate files, embedded files, declared `sources`, `(crate NAME VERSION)` with the
+/// locked checksum of every external crate the code uses and everything those depend on
+/// (from `Cargo.lock`; [`locked_closure`]), `(cargo dependencies)` and `(cargo profiles)`
+/// (see [`cargo_sections`]), the [`Toolchain`]'s entries, and `(env NAME)` with the value
 /// of each build-time variable the code embeds (a version or commit that lands in outputs).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fingerprint {
@@ -50,14 +50,55 @@ pub struct Fingerprint {
     pub inputs: Vec<(String, String)>,
 }
 
+/// What built the code besides its sources, as the build script saw it. Another compiler,
+/// profile or native library may compute other bytes from the same sources.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Toolchain {
+    /// Entries in every stage's fingerprint: the compiler, the build profile and target,
+    /// the crate's enabled features, as (name, value).
+    pub common: Vec<(String, String)>,
+    /// Native libraries, each entered only where the code names the crate that binds it:
+    /// (that crate's name in code, entry name, the library's version or build).
+    pub native: Vec<(String, String, String)>,
+}
+
+impl Toolchain {
+    /// The value of entry `name`, e.g. `(rustc)` or `(libhdf5)`.
+    pub fn value(&self, name: &str) -> Option<&str> {
+        let common = self.common.iter().map(|(n, v)| (n, v));
+        let native = self.native.iter().map(|(_, n, v)| (n, v));
+        common
+            .chain(native)
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The build-time variable an entry reaches the crate in: `(build profile)` ->
+    /// `REPRO_TOOLCHAIN_BUILD_PROFILE`.
+    pub fn env_var(entry: &str) -> String {
+        let bare = entry.trim_matches(|c| c == '(' || c == ')');
+        format!("REPRO_TOOLCHAIN_{}", bare.to_uppercase().replace(' ', "_"))
+    }
+
+    /// The value behind build-time variable `var`, if it is one of the entries'.
+    pub fn env_value(&self, var: &str) -> Option<&str> {
+        let common = self.common.iter().map(|(n, v)| (n, v));
+        let native = self.native.iter().map(|(_, n, v)| (n, v));
+        common
+            .chain(native)
+            .find(|(n, _)| Self::env_var(n) == var)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 /// Fingerprints the code of built-in stage `name` (module `stages::<name>`) in the crate at
-/// `crate_dir`, with its declared extra `sources` (files or folders), the linked libtorch
-/// build, and the values (from `build_env`) of the build-time variables its code reads.
+/// `crate_dir`, with its declared extra `sources` (files or folders), the toolchain that
+/// builds it, and the values (from `build_env`) of the build-time variables its code reads.
 pub fn stage_fingerprint(
     crate_dir: &Path,
     name: &str,
     sources: &[String],
-    libtorch: &str,
+    toolchain: &Toolchain,
     build_env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Fingerprint, DepsError> {
     let deps = module_deps(crate_dir, &["stages", name])?;
@@ -78,18 +119,27 @@ pub fn stage_fingerprint(
         std::fs::read_to_string(crate_dir.join(name))
             .map_err(|e| DepsError::Unreadable(format!("{name}: {e}")))
     };
-    for package in locked_closure(
-        &read("Cargo.lock")?,
-        &read("Cargo.toml")?,
-        &deps.extern_crates,
-    ) {
+    let cargo_toml = read("Cargo.toml")?;
+    for package in locked_closure(&read("Cargo.lock")?, &cargo_toml, &deps.extern_crates) {
         inputs.push((
             format!("(crate {} {})", package.name, package.version),
             package.identity,
         ));
     }
-    if deps.extern_crates.contains("tch") {
-        inputs.push(("(libtorch)".into(), libtorch.to_string()));
+    let (dependencies, profiles) = cargo_sections(&cargo_toml);
+    inputs.push((
+        "(cargo dependencies)".into(),
+        hex(&Sha256::digest(dependencies.as_bytes())),
+    ));
+    inputs.push((
+        "(cargo profiles)".into(),
+        hex(&Sha256::digest(profiles.as_bytes())),
+    ));
+    inputs.extend(toolchain.common.iter().cloned());
+    for (code_name, entry, build) in &toolchain.native {
+        if deps.extern_crates.contains(code_name) {
+            inputs.push((entry.clone(), build.clone()));
+        }
     }
     for var in &deps.build_env {
         let value = build_env(var).unwrap_or_else(|| "(unset)".into());
@@ -106,6 +156,44 @@ pub fn stage_fingerprint(
         digest: hex(&hasher.finalize()),
         inputs,
     })
+}
+
+/// The parts of `Cargo.toml` that decide how the locked crates are built, as text without
+/// comments or blank lines: (every dependency table with the crate's own `[features]`,
+/// the `[profile…]` tables). Dependencies count whole, not only those of the crates a stage
+/// uses, because Cargo unifies features: a crate added for another purpose can turn on a
+/// feature of a crate the stage does use. Development and build dependencies are left out:
+/// they build only the tests and the build script.
+pub fn cargo_sections(cargo_toml: &str) -> (String, String) {
+    let (mut dependencies, mut profiles) = (String::new(), String::new());
+    let mut into: Option<&mut String> = None;
+    for line in cargo_toml.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if line.starts_with('[') {
+            let header = line.trim_matches(|c| c == '[' || c == ']').trim();
+            let is_dependencies = (header == "dependencies"
+                || header.starts_with("dependencies.")
+                || header == "features"
+                || (header.starts_with("target.")
+                    && (header.ends_with(".dependencies") || header.contains(".dependencies."))))
+                && !header.contains("dev-dependencies");
+            into = if is_dependencies {
+                Some(&mut dependencies)
+            } else if header.starts_with("profile") {
+                Some(&mut profiles)
+            } else {
+                None
+            };
+        }
+        if let Some(out) = into.as_deref_mut() {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    (dependencies, profiles)
 }
 
 /// One `[[package]]` of a `Cargo.lock`.
@@ -305,6 +393,9 @@ struct Parsed {
     uses: Vec<Vec<String>>,
     /// `pub use` re-exports as (name visible here, full path); `*` for globs.
     reexports: Vec<(String, Vec<String>)>,
+    /// Every name a `use` brings into scope, public or not, as (name, path as written):
+    /// a later path starting with the name (an alias from `use … as` too) continues there.
+    scope: Vec<(String, Vec<String>)>,
     /// String arguments of `include_bytes!` / `include_str!`.
     includes: Vec<String>,
     /// Names read with `env!`.
@@ -376,7 +467,25 @@ impl Walk {
         }
         self.deps.files.insert(file.to_path_buf());
         let parsed = self.parse(file)?;
-        let uses = parsed.uses.clone();
+        // A path through a name some `use` brought in (`eng::cache::Cache` after `use
+        // crate::engine as eng`) is read as the path that name stands for.
+        let uses: Vec<Vec<String>> = parsed
+            .uses
+            .iter()
+            .map(|path| {
+                let through = parsed
+                    .scope
+                    .iter()
+                    .filter(|_| path.len() > 1)
+                    .find(|(name, _)| *name == path[0])
+                    // `use tch;` names the crate itself: nothing to continue through.
+                    .filter(|(name, target)| target.len() > 1 || target[0] != *name);
+                match through {
+                    Some((_, target)) => target.iter().chain(&path[1..]).cloned().collect(),
+                    None => path.clone(),
+                }
+            })
+            .collect();
         let children: Vec<(String, Option<String>)> = parsed.children.clone();
         let includes = parsed.includes.clone();
         let envs = parsed.envs.clone();
@@ -692,6 +801,9 @@ fn parse_source(text: &str) -> Parsed {
                 let mut paths = Vec::new();
                 use_tree(&toks[i + 1..end], &[], &mut paths);
                 for (visible, path) in paths {
+                    if !test_only && visible != "*" {
+                        out.scope.push((visible.clone(), path.clone()));
+                    }
                     if public && !test_only {
                         out.reexports.push((visible, path));
                     } else if !test_only {
@@ -990,6 +1102,40 @@ source = "git+https://example.org/store?rev=abc#abc"
             vec!["assets/f.bin"]
         );
         assert!(deps.extern_crates.contains("tch"));
+    }
+
+    #[test]
+    fn names_brought_in_by_use_or_use_as_lead_to_their_modules() {
+        let d = tree(&[
+            (
+                "src/lib.rs",
+                "pub mod engine; pub mod stages; pub mod helper;",
+            ),
+            ("src/engine/mod.rs", "pub mod cache;\npub mod publish;"),
+            ("src/engine/cache.rs", "pub struct Cache;"),
+            ("src/engine/publish.rs", "pub fn publish() {}"),
+            ("src/helper/mod.rs", "pub mod deep;"),
+            ("src/helper/deep.rs", "pub fn x() {}"),
+            (
+                "src/stages/train.rs",
+                "use crate::engine as eng;\nuse crate::helper;\nuse hdf5 as h5;\n\
+                 fn f() { let _ = eng::cache::Cache; helper::deep::x(); h5::File::open(); }\n",
+            ),
+        ]);
+        let deps = module_deps(d.path(), &["stages", "train"]).unwrap();
+        assert_eq!(
+            files(&deps),
+            vec![
+                "src/engine/cache.rs",
+                "src/engine/mod.rs",
+                "src/helper/deep.rs",
+                "src/helper/mod.rs",
+                "src/stages/train.rs",
+            ]
+        );
+        // The crate's real name, not the alias, is what Cargo.lock knows.
+        assert!(deps.extern_crates.contains("hdf5"));
+        assert!(!deps.extern_crates.contains("h5"));
     }
 
     #[test]

@@ -75,7 +75,11 @@ fn entries_past_4_gib_are_written_with_zip64_and_read_back_by_python() {
     assert_eq!(
         lines,
         vec![
-            format!("notes/a.json 8 {:08x} {} 1980", crc(b"{\"a\": 1}"), sha256(b"{\"a\": 1}")),
+            format!(
+                "notes/a.json 8 {:08x} {} 1980",
+                crc(b"{\"a\": 1}"),
+                sha256(b"{\"a\": 1}")
+            ),
             format!(
                 "small.txt 13 {:08x} {} 1980",
                 crc(b"a small file\n"),

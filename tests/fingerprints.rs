@@ -6,7 +6,7 @@ mod common;
 
 use common::repo_root;
 use repro::codegraph::stage_fingerprint;
-use repro::stages::{build_env, builtin_fingerprint, BUILTIN, LIBTORCH_BUILD};
+use repro::stages::{build_env, builtin_fingerprint, toolchain, BUILTIN};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -34,23 +34,27 @@ fn source_copy() -> tempfile::TempDir {
     dir
 }
 
+/// The `sources` a stage's declaration lists.
+fn sources_of(root: &Path, name: &str) -> Vec<String> {
+    let decl = std::fs::read_to_string(root.join(format!("stages/{name}.toml"))).unwrap();
+    toml::from_str::<toml::Table>(&decl)
+        .unwrap()
+        .get("sources")
+        .and_then(|s| s.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn fingerprints(root: &Path) -> BTreeMap<&'static str, String> {
     BUILTIN
         .iter()
         .map(|&name| {
-            let decl = std::fs::read_to_string(root.join(format!("stages/{name}.toml"))).unwrap();
-            let sources: Vec<String> = toml::from_str::<toml::Table>(&decl)
-                .unwrap()
-                .get("sources")
-                .and_then(|s| s.as_array())
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let print =
-                stage_fingerprint(root, name, &sources, LIBTORCH_BUILD, &build_env).unwrap();
+            let sources = sources_of(root, name);
+            let print = stage_fingerprint(root, name, &sources, &toolchain(), &build_env).unwrap();
             (name, print.digest)
         })
         .collect()
@@ -209,4 +213,132 @@ fn a_crate_no_stage_uses_changes_no_fingerprint() {
            checksum = \"00\"\ndependencies = [\n \"serde\",\n]\n";
     std::fs::write(&lock, added).unwrap();
     assert_eq!(fingerprints(copy.path()), before);
+}
+
+/// The stages whose fingerprint changes when the toolchain entry `entry` gets `value`.
+fn changed_by_toolchain(entry: &str, value: &str) -> BTreeSet<&'static str> {
+    let root = repo_root();
+    let print = |t: &repro::codegraph::Toolchain| -> BTreeMap<&'static str, String> {
+        BUILTIN
+            .iter()
+            .map(|&name| {
+                let sources = sources_of(&root, name);
+                let p = stage_fingerprint(&root, name, &sources, t, &build_env).unwrap();
+                (name, p.digest)
+            })
+            .collect()
+    };
+    let mut other = toolchain();
+    for (n, v) in other.common.iter_mut() {
+        if n == entry {
+            *v = value.into();
+        }
+    }
+    for (_, n, v) in other.native.iter_mut() {
+        if n == entry {
+            *v = value.into();
+        }
+    }
+    assert_ne!(other, toolchain(), "{entry} is a toolchain entry");
+    let (before, after) = (print(&toolchain()), print(&other));
+    BUILTIN
+        .iter()
+        .copied()
+        .filter(|s| before[s] != after[s])
+        .collect()
+}
+
+#[test]
+fn the_compiler_profile_and_native_libraries_enter_the_stages_they_build() {
+    let all: BTreeSet<&str> = BUILTIN.iter().copied().collect();
+    assert_eq!(
+        changed_by_toolchain("(rustc)", "rustc 1.99.0 (0 2027-01-01), LLVM 23"),
+        all
+    );
+    assert_eq!(
+        changed_by_toolchain("(build profile)", "release opt-level=3 x86_64 avx2"),
+        all
+    );
+    assert_eq!(changed_by_toolchain("(cargo features)", "cuda"), all);
+    // Native libraries only where the code names the crate that binds them.
+    assert_eq!(
+        changed_by_toolchain("(libtorch)", "2.99.0"),
+        BTreeSet::from(["activations", "lr", "train"])
+    );
+    let hdf5 = changed_by_toolchain("(libhdf5)", "1.14.6");
+    assert!(
+        hdf5.contains("activations") && hdf5.contains("analysis"),
+        "{hdf5:?}"
+    );
+    assert!(
+        !hdf5.contains("train") && !hdf5.contains("data"),
+        "{hdf5:?}"
+    );
+}
+
+#[test]
+fn the_built_toolchain_is_the_one_that_built_the_tests() {
+    // Asked of the compiler directly, not of the build script.
+    let out = std::process::Command::new(std::env::var("RUSTC").unwrap_or("rustc".into()))
+        .arg("-vV")
+        .output()
+        .unwrap();
+    let verbose = String::from_utf8_lossy(&out.stdout);
+    let release = verbose.lines().next().unwrap();
+    let t = toolchain();
+    assert!(
+        t.value("(rustc)").unwrap().starts_with(release),
+        "{:?} vs {release}",
+        t.value("(rustc)")
+    );
+    let profile = if cfg!(debug_assertions) {
+        "debug "
+    } else {
+        "release "
+    };
+    assert!(t.value("(build profile)").unwrap().starts_with(profile));
+    assert_eq!(t.value("(cargo features)"), Some("none"));
+    // And every stage's table in the binary carries them.
+    for name in BUILTIN {
+        let inputs = repro::stages::builtin_fingerprint_inputs(name);
+        let rustc = inputs.iter().find(|(f, _)| *f == "(rustc)");
+        assert_eq!(rustc.map(|(_, v)| *v), t.value("(rustc)"), "{name}");
+    }
+}
+
+/// Replaces `from` with `to` in a copy's Cargo.toml; returns the stages that changed.
+fn changed_by_cargo_toml(from: &str, to: &str) -> BTreeSet<&'static str> {
+    changed_by(|root| {
+        let path = root.join("Cargo.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "Cargo.toml has {from:?}");
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    })
+}
+
+#[test]
+fn dependency_declarations_and_profiles_enter_every_key_but_test_only_ones_do_not() {
+    let all: BTreeSet<&str> = BUILTIN.iter().copied().collect();
+    // A crate added for another purpose may turn on features of one a stage uses (Cargo
+    // unifies features), so any dependency declaration counts everywhere.
+    assert_eq!(
+        changed_by_cargo_toml("[dependencies]\n", "[dependencies]\nnew-crate = \"1\"\n"),
+        all
+    );
+    assert_eq!(
+        changed_by_cargo_toml("[profile.release]\n", "[profile.release]\nlto = true\n"),
+        all
+    );
+    assert_eq!(
+        changed_by_cargo_toml(
+            "[dev-dependencies]\n",
+            "[dev-dependencies]\nnew-crate = \"1\"\n"
+        ),
+        BTreeSet::new()
+    );
+    // A comment is not a declaration.
+    assert_eq!(
+        changed_by_cargo_toml("[dependencies]\n", "[dependencies]\n# a note\n"),
+        BTreeSet::new()
+    );
 }

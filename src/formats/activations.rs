@@ -37,6 +37,44 @@ pub enum ActivationFileError {
         path: String,
         problem: String,
     },
+    #[error(
+        "{file}: the HDF5 library loaded now is {loaded}, but repro was built against {built}, \
+         and keys name the version it was built with; rebuild repro (./setup.sh or cargo build \
+         --release) so that they name the library that writes"
+    )]
+    LibraryChanged {
+        file: PathBuf,
+        built: String,
+        loaded: String,
+    },
+}
+
+/// The libhdf5 version the build script found, which enters the keys of every stage that
+/// reads or writes these files (`(libhdf5)` in their fingerprints).
+const BUILT_LIBHDF5: &str = env!("REPRO_TOOLCHAIN_LIBHDF5");
+
+/// Refuses to touch `file` through another HDF5 library than the one the keys name: an
+/// upgraded system library under an old binary would otherwise write under stale keys.
+fn check_library(file: &Path) -> Result<(), ActivationFileError> {
+    let (major, minor, micro) = hdf5::library_version();
+    let loaded = format!("{major}.{minor}.{micro}");
+    library_matches(BUILT_LIBHDF5, &loaded)
+        .then_some(())
+        .ok_or_else(|| ActivationFileError::LibraryChanged {
+            file: file.to_path_buf(),
+            built: BUILT_LIBHDF5.to_string(),
+            loaded,
+        })
+}
+
+/// Whether a library reporting `loaded` (`1.10.8`) is the one found at build time
+/// (`1.10.8`, or a distribution's `1.10.8-2`); a build that found none (`unknown`) has
+/// nothing to compare.
+fn library_matches(built: &str, loaded: &str) -> bool {
+    built == "unknown"
+        || built
+            .strip_prefix(loaded)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(['-', '+']))
 }
 
 /// Maps an HDF5 error to one that names the file and the object path at fault.
@@ -99,6 +137,7 @@ impl ActivationWriter {
         compression: Compression,
         chunk_rows: usize,
     ) -> Result<Self, ActivationFileError> {
+        check_library(path)?;
         let err = |p: &str| hdf5_error(path, p);
         let file = hdf5::File::create(path).map_err(err("/"))?;
         let text = |name: &str, value: &str| -> Result<(), ActivationFileError> {
@@ -230,6 +269,7 @@ pub struct ActivationReader {
 
 impl ActivationReader {
     pub fn open(path: &Path) -> Result<Self, ActivationFileError> {
+        check_library(path)?;
         let hdf = |p: &str| hdf5_error(path, p);
         let file = hdf5::File::open(path).map_err(hdf("/"))?;
         let text = |name: &str| -> Result<String, ActivationFileError> {
@@ -481,5 +521,26 @@ mod tests {
         let (_d, p) = file_with(|f| f.delete_attr("width").unwrap());
         let e = ActivationReader::open(&p).err().unwrap().to_string();
         assert!(e.contains("@width"), "{e}");
+    }
+
+    #[test]
+    fn the_library_must_be_the_one_the_keys_name() {
+        assert!(library_matches("1.10.8", "1.10.8"));
+        assert!(library_matches("1.10.8-2", "1.10.8"));
+        assert!(library_matches("unknown", "1.14.0"));
+        assert!(!library_matches("1.10.8", "1.14.0"));
+        assert!(!library_matches("1.10.80", "1.10.8"));
+        assert!(!library_matches("1.10.8", "1.10.80"));
+        // This build found the library it runs with (pkg-config's version, as hdf5-sys
+        // finds it): opening checks pass here.
+        let (major, minor, micro) = hdf5::library_version();
+        assert_eq!(BUILT_LIBHDF5, format!("{major}.{minor}.{micro}"));
+        assert!(check_library(Path::new("x.h5")).is_ok());
+        let e = ActivationFileError::LibraryChanged {
+            file: "a.h5".into(),
+            built: "1.10.8".into(),
+            loaded: "1.14.0".into(),
+        };
+        assert!(e.to_string().contains("1.14.0") && e.to_string().contains("rebuild"));
     }
 }
