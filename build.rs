@@ -1,7 +1,7 @@
 //! Build script:
 //! 1. fingerprints each built-in stage's code. For every `stages/*.toml` of kind `builtin`
 //!    it reads the stage's module (`src/stages/<name>.rs`) and, transitively, every crate
-//!    module that code uses (see `src/codegraph.rs`), so no hand-kept list can go stale.
+//!    module that code uses (see `src/codegraph/`), so no hand-kept list can go stale.
 //!    The fingerprint is a SHA-256 over those files, the files they embed, the declared
 //!    `sources` (non-Rust files the stage reads at run time), the locked versions of the
 //!    external crates the code uses and their dependencies (from `Cargo.lock`), and, for stages whose code calls libtorch, the linked libtorch's version
@@ -10,8 +10,8 @@
 //! 2. puts libtorch's folder into the binary's rpath, so `repro` runs without
 //!    `LD_LIBRARY_PATH` (torch-sys links libtorch but does not record where it is).
 
-#[path = "src/codegraph.rs"]
-#[allow(dead_code)]
+#[path = "src/codegraph/mod.rs"]
+#[allow(dead_code, unused_imports)]
 mod codegraph;
 
 use std::fmt::Write as _;
