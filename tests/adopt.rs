@@ -118,3 +118,31 @@ fn a_harmless_change_is_adopted_and_a_real_one_refused() {
                 .and(contains("nothing to adopt in `data`")),
         );
 }
+
+#[test]
+fn an_older_entry_is_adopted_when_another_configuration_ran_the_unit_since() {
+    // The paper's profiles share unit ids (`train/mnist-1x100-relu-mse-s1` in the default
+    // run and in the fixed-rate variant): the unit's last entry may be the other
+    // configuration's, while an older one differs from this one by code alone.
+    let p = project();
+    p.repro().args(["run", "all"]).assert().success();
+    p.repro()
+        .args(["run", "all", "--set", "data.val_size=3"])
+        .assert()
+        .success();
+    let script = p.path().join("count.sh");
+    let text = std::fs::read_to_string(&script).unwrap();
+    std::fs::write(&script, format!("# counts the training split\n{text}")).unwrap();
+    p.repro()
+        .args(["adopt", "count", "--sample", "1"])
+        .assert()
+        .success()
+        .stdout(contains(
+            "adopted 1 entry of `count` after 1 recomputed unit(s)",
+        ));
+    p.repro()
+        .args(["run", "all", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(contains("would run 0 unit(s)"));
+}

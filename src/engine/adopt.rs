@@ -11,10 +11,12 @@
 
 use super::audit::{compare_outputs, recompute_in_scratch};
 use super::cache::{Cache, CacheError};
+use super::key::KeyIngredients;
 use super::manifest::{rfc3339, Adoption, Manifest};
 use super::node::StageNode;
 use super::plan::{Plan, Status};
 use super::runner::{Reporter, RunOptions};
+use std::collections::BTreeMap;
 
 /// A unit of the stage whose last entry may be adopted: its plan index and that entry.
 pub struct Candidate {
@@ -34,11 +36,14 @@ pub enum AdoptError {
 }
 
 /// The units of `stage` that are not fresh only because the stage's code changed since
-/// their last entry; and, for the report, every other stale unit of the stage with why it
-/// is not a candidate.
+/// an earlier entry of theirs; and, for the report, every other stale unit of the stage with
+/// why it is not a candidate. A unit's last entry is tried first; if another configuration
+/// (a profile, a `--set` run) ran the unit since, its older entries are searched for the
+/// latest one that differs by code alone.
 pub fn candidates(plan: &Plan, cache: &Cache, stage: &str) -> (Vec<Candidate>, Vec<String>) {
     let mut out = Vec::new();
     let mut refused = Vec::new();
+    let mut earlier: Option<BTreeMap<String, Vec<Manifest>>> = None;
     for (i, u) in plan.units.iter().enumerate() {
         if u.unit.stage != stage || u.status == Status::Fresh {
             continue;
@@ -50,23 +55,51 @@ pub fn candidates(plan: &Plan, cache: &Cache, stage: &str) -> (Vec<Candidate>, V
             ));
             continue;
         }
-        let Some(old) = cache
+        let last = cache
             .last_key(&u.unit)
-            .and_then(|k| cache.read_manifest(stage, &k).ok())
-        else {
-            refused.push(why("no earlier entry"));
-            continue;
+            .and_then(|k| cache.read_manifest(stage, &k).ok());
+        let chosen = match last {
+            Some(m) if code_alone_differs(&m.ingredients, &u.ingredients) => Some(m),
+            _ => earlier
+                .get_or_insert_with(|| entries_by_unit(cache, stage))
+                .get(&u.unit.id)
+                .into_iter()
+                .flatten()
+                .filter(|m| code_alone_differs(&m.ingredients, &u.ingredients))
+                .max_by(|a, b| a.finished.cmp(&b.finished))
+                .cloned(),
         };
-        let (a, b) = (&old.ingredients, &u.ingredients);
-        if a.params != b.params || a.inputs != b.inputs || a.version != b.version {
-            refused.push(why(
+        match chosen {
+            Some(old) => out.push(Candidate { index: i, old }),
+            None if cache.last_key(&u.unit).is_none() => refused.push(why("no earlier entry")),
+            None => refused.push(why(
                 "its parameters, version or inputs changed, not only the code",
-            ));
-            continue;
+            )),
         }
-        out.push(Candidate { index: i, old });
     }
     (out, refused)
+}
+
+/// Whether an entry made with `old` is what `new` asks for but for the code.
+fn code_alone_differs(old: &KeyIngredients, new: &KeyIngredients) -> bool {
+    old.params == new.params && old.inputs == new.inputs && old.version == new.version
+}
+
+/// Every readable entry of `stage`, by unit id.
+fn entries_by_unit(cache: &Cache, stage: &str) -> BTreeMap<String, Vec<Manifest>> {
+    let mut by_unit: BTreeMap<String, Vec<Manifest>> = BTreeMap::new();
+    for (s, key, _) in cache.entries().unwrap_or_default() {
+        if s != stage {
+            continue;
+        }
+        if let Ok(m) = cache.read_manifest(stage, &key) {
+            by_unit
+                .entry(m.ingredients.unit.clone())
+                .or_default()
+                .push(m);
+        }
+    }
+    by_unit
 }
 
 /// Verifies `sample` candidates (the first by new key: an arbitrary, repeatable choice)
