@@ -38,6 +38,15 @@ pub(crate) struct Cli {
     /// Where networks train and run: auto (CUDA when libtorch sees a GPU), cpu or cuda.
     #[arg(long, global = true, default_value = "auto", env = "REPRO_DEVICE")]
     pub(crate) device: String,
+    /// Given to Slurm tasks: a stage's device where it differs from `--device` (`train=cuda`),
+    /// as `[executor.slurm.stages.NAME]` decided it on the planning host.
+    #[arg(
+        long = "stage-device",
+        global = true,
+        hide = true,
+        value_name = "STAGE=DEVICE"
+    )]
+    pub(crate) stage_devices: Vec<String>,
     /// Threads per unit for work whose results do not depend on the count: the analysis
     /// kernels, and libtorch in stages that do not fix their own (training and forward
     /// passes do: `threads` in [train] and [activations]). Never part of a key. Default:

@@ -7,9 +7,10 @@ mod commands;
 use cli::{Cli, Command};
 pub(crate) use cli::{RunArgs, RunUnitArgs};
 
-use anyhow::Result;
+use anyhow::{anyhow, Result};
 use clap::Parser;
 use repro::project::{OpenOptions, Project, ProjectError};
+use repro::stages::Devices;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -37,19 +38,20 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
     if let Some(env) = std::env::var_os("REPRO_DATA_MIRROR") {
         mirrors.extend(std::env::split_paths(&env).filter(|p| !p.as_os_str().is_empty()));
     }
-    let open = |device: tch::Device| {
+    let open = |devices: &Devices| {
         Project::open(&OpenOptions {
             config: cli.config.clone(),
             profile: cli.profile.clone(),
             overrides: cli.sets.clone(),
             data_mirrors: mirrors.clone(),
-            device,
+            devices: devices.clone(),
         })
     };
     // The device is decided for where units run. Slurm tasks run on nodes the planning
-    // host may not resemble (no GPU here, GPUs there): the configuration decides it, and
-    // each task checks it (see `device_for`).
-    let provisional = open(tch::Device::Cpu)?;
+    // host may not resemble (no GPU here, GPUs there): the configuration decides it, per
+    // stage, and each task checks its own stage's (see `devices_for`).
+    let cpu = Devices::all(tch::Device::Cpu);
+    let provisional = open(&cpu)?;
     // A task (`run-unit`) checks the device on its own node, whatever the executor.
     let slurm = !matches!(cli.command, Command::RunUnit(_))
         && match &cli.command {
@@ -58,11 +60,11 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         .or(provisional.config.executor.kind.as_deref())
             == Some("slurm");
-    let device = device_for(&cli.device, slurm, &provisional.config.executor.slurm)?;
-    let project = if device == tch::Device::Cpu {
+    let devices = devices_for(&cli, slurm, &provisional.config.executor.slurm)?;
+    let project = if devices == cpu {
         provisional
     } else {
-        open(device)?
+        open(&devices)?
     };
     let jobs = match &cli.command {
         Command::Run(a) => a.jobs.max(1),
@@ -82,7 +84,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         .build_global();
     // Local workers share this machine's cores: each is told its share. A Slurm task
     // takes what Slurm allocated it, unless --threads was given.
-    let base = launcher(&cli, &project, device);
+    let base = launcher(&cli, &project, &devices);
     let with_threads = |mut l: Vec<String>| {
         l.extend(["--threads".to_string(), threads.to_string()]);
         l
@@ -174,27 +176,67 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// The command a Slurm task runs: this binary with this project's options.
-/// The device units compute on. Locally, `--device` as given (`auto`: CUDA if libtorch
-/// sees a GPU here). With the Slurm executor, `auto` means the nodes' device from
-/// `[executor.slurm]` (`device`, or a GPU `gres`), and `cuda` is not checked here but by
-/// each task on its node. `REPRO_ASSUME_CUDA=1` lets a task pass that check without a GPU
-/// (the tests' stand-in for a GPU node; only stages that never touch the device may run).
-fn device_for(
-    choice: &str,
+/// The devices units compute on, per stage. Locally, `--device` as given for every stage
+/// (`auto`: CUDA if libtorch sees a GPU here). With the Slurm executor, `auto` means each
+/// stage's nodes' device from `[executor.slurm]` (a stage's `device` or GPU `gres`, else the
+/// top level's), and `cuda` is not checked here but by each task on its node. A task
+/// (`run-unit`) gets `--device` and `--stage-device` from the planner and checks only its
+/// own stage's: an analysis task on a CPU node must not fail for training's GPU.
+/// `REPRO_ASSUME_CUDA=1` lets a task pass that check without a GPU (the tests' stand-in for
+/// a GPU node; only stages that never touch the device may run).
+fn devices_for(
+    cli: &Cli,
     slurm: bool,
     options: &repro::engine::slurm::SlurmOptions,
-) -> Result<tch::Device> {
-    let assumed = std::env::var_os("REPRO_ASSUME_CUDA").is_some_and(|v| v == "1");
-    let choice = if slurm && choice == "auto" {
-        options.node_device().map_err(|e| anyhow::anyhow!(e))?
-    } else {
-        choice
+) -> Result<Devices> {
+    let named = |d: &str| {
+        if d == "cuda" {
+            tch::Device::Cuda(0)
+        } else {
+            tch::Device::Cpu
+        }
     };
-    if choice == "cuda" && (slurm || assumed) {
-        return Ok(tch::Device::Cuda(0));
+    if slurm && cli.device == "auto" {
+        let node = |stage: Option<&str>| options.node_device(stage).map_err(|e| anyhow!(e));
+        let mut devices = Devices::all(named(node(None)?));
+        for stage in options.stages.keys() {
+            let device = named(node(Some(stage))?);
+            if device != devices.default {
+                devices.by_stage.insert(stage.clone(), device);
+            }
+        }
+        return Ok(devices);
     }
-    repro::model::pick_device(choice).map_err(|e| anyhow::anyhow!(e))
+    let assumed = std::env::var_os("REPRO_ASSUME_CUDA").is_some_and(|v| v == "1");
+    let own_stage = match &cli.command {
+        Command::RunUnit(a) => Some(a.stage.as_str()),
+        _ => None,
+    };
+    // Checked: the device this process will compute on. Unchecked: a planner's for
+    // Slurm nodes, or another stage's in a task.
+    let resolve = |choice: &str, checked: bool| -> Result<tch::Device> {
+        if choice == "cuda" && (slurm || assumed || !checked) {
+            return Ok(tch::Device::Cuda(0));
+        }
+        if !checked && choice == "cpu" {
+            return Ok(tch::Device::Cpu);
+        }
+        repro::model::pick_device(choice).map_err(|e| anyhow!(e))
+    };
+    let mut given = Vec::new();
+    for pair in &cli.stage_devices {
+        let (stage, device) = pair
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--stage-device {pair}: expected STAGE=DEVICE"))?;
+        given.push((stage.to_string(), device.to_string()));
+    }
+    let own_given = given.iter().any(|(s, _)| Some(s.as_str()) == own_stage);
+    let mut devices = Devices::all(resolve(&cli.device, !own_given)?);
+    for (stage, device) in given {
+        let checked = Some(stage.as_str()) == own_stage;
+        devices.by_stage.insert(stage, resolve(&device, checked)?);
+    }
+    Ok(devices)
 }
 
 /// Threads per unit for work whose results do not depend on the count: `--threads` if
@@ -225,7 +267,9 @@ mod tests {
     }
 }
 
-fn launcher(cli: &Cli, project: &Project, device: tch::Device) -> Vec<String> {
+/// The command a Slurm task or local worker runs: this binary with this project's options.
+fn launcher(cli: &Cli, project: &Project, devices: &Devices) -> Vec<String> {
+    let name = |d: tch::Device| repro::model::device_name(d).replace(":0", "");
     let mut l = vec![
         std::env::current_exe()
             .map(|p| p.display().to_string())
@@ -233,10 +277,16 @@ fn launcher(cli: &Cli, project: &Project, device: tch::Device) -> Vec<String> {
         "--config".into(),
         project.config.file.display().to_string(),
         "--device".into(),
-        // The device decided here, not `auto`: a task must not decide again on its node.
-        repro::model::device_name(device).replace(":0", ""),
+        // The devices decided here, not `auto`: a task must not decide again on its node.
+        name(devices.default),
         "--quiet".into(),
     ];
+    for (stage, device) in &devices.by_stage {
+        l.extend([
+            "--stage-device".into(),
+            format!("{stage}={}", name(*device)),
+        ]);
+    }
     if let Some(p) = &cli.profile {
         l.extend(["--profile".into(), p.clone()]);
     }

@@ -28,7 +28,8 @@ pub struct OpenOptions {
     /// `--set KEY=VALUE` overrides, as given.
     pub overrides: Vec<String>,
     pub data_mirrors: Vec<PathBuf>,
-    pub device: tch::Device,
+    /// Where each stage's units compute.
+    pub devices: crate::stages::Devices,
 }
 
 pub struct Project {
@@ -59,7 +60,7 @@ impl Project {
         let ctx = StageContext {
             base_dir: base_dir.clone(),
             data_mirrors: options.data_mirrors.clone(),
-            device: options.device,
+            devices: options.devices.clone(),
             templates_dir: config.templates_dir.clone(),
             config_file: config_file.clone(),
             profile: options.profile.clone(),

@@ -219,4 +219,40 @@ fn the_pipeline_through_slurm_matches_a_local_run() {
         .assert()
         .success()
         .stderr(contains("1 unit(s) run"));
+
+    // Training on GPU nodes, the rest on CPU nodes: a stage's own table decides its
+    // device. Training's keys say cuda, the data stage's tasks run on a CPU node without
+    // one, and a training task checks its own stage's device there and refuses.
+    let split = project();
+    let config = split.path().join("pipeline.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "{text}\n[executor]\nkind = \"slurm\"\n\n[executor.slurm.stages.train]\ndevice = \"cuda\"\n"
+        ),
+    )
+    .unwrap();
+    split
+        .repro()
+        .args(["status", "--explain", "train/tiny-1x6-relu-mse-s1"])
+        .assert()
+        .success()
+        .stdout(contains("\"device\": \"cuda:0\""));
+    split
+        .repro()
+        .args(["run", "data"])
+        .env_remove("REPRO_ASSUME_CUDA")
+        .timeout(std::time::Duration::from_secs(120))
+        .assert()
+        .success()
+        .stderr(contains("1 unit(s) run"));
+    split
+        .repro()
+        .args(["run", "train"])
+        .env_remove("REPRO_ASSUME_CUDA")
+        .timeout(std::time::Duration::from_secs(120))
+        .assert()
+        .failure()
+        .stderr(contains("train/tiny-1x6-relu-mse-s1").and(contains("log:")));
 }

@@ -14,6 +14,7 @@ pub mod train;
 use crate::codegraph::Toolchain;
 use crate::config::{StageDecl, StageKind};
 use crate::engine::stage::StageImpl;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Stages implemented inside repro; a declaration of kind `builtin` must name one.
@@ -82,6 +83,29 @@ pub fn builtin_fingerprint_inputs(name: &str) -> &'static [(&'static str, &'stat
         .map_or(&[], |(_, _, files)| *files)
 }
 
+/// Where each stage's units compute: one device for every stage, except where a stage has
+/// its own (Slurm configurations that send training to GPU nodes and the rest to CPUs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Devices {
+    pub default: tch::Device,
+    pub by_stage: BTreeMap<String, tch::Device>,
+}
+
+impl Devices {
+    /// One device for every stage.
+    pub fn all(device: tch::Device) -> Devices {
+        Devices {
+            default: device,
+            by_stage: BTreeMap::new(),
+        }
+    }
+
+    /// The device stage `stage`'s units compute on.
+    pub fn of(&self, stage: &str) -> tch::Device {
+        self.by_stage.get(stage).copied().unwrap_or(self.default)
+    }
+}
+
 /// Run-time facts stages may need that are not experiment parameters.
 #[derive(Debug, Clone)]
 pub struct StageContext {
@@ -89,8 +113,8 @@ pub struct StageContext {
     pub base_dir: PathBuf,
     /// `--data-mirror` folders and `REPRO_DATA_MIRROR`, tried before configured mirrors.
     pub data_mirrors: Vec<PathBuf>,
-    /// Where networks train and run.
-    pub device: tch::Device,
+    /// Where networks train and run, per stage.
+    pub devices: Devices,
     /// Folder of the report templates.
     pub templates_dir: PathBuf,
     /// The configuration file and profile, quoted in the report.
@@ -107,11 +131,15 @@ pub fn instantiate(decl: &StageDecl, ctx: &StageContext) -> Box<dyn StageImpl> {
             base_dir: ctx.base_dir.clone(),
             extra_mirrors: ctx.data_mirrors.clone(),
         }),
-        (StageKind::Builtin, "lr") => Box::new(lr::LrStage { device: ctx.device }),
-        (StageKind::Builtin, "train") => Box::new(train::TrainStage { device: ctx.device }),
-        (StageKind::Builtin, "activations") => {
-            Box::new(activations::ActivationsStage { device: ctx.device })
-        }
+        (StageKind::Builtin, "lr") => Box::new(lr::LrStage {
+            device: ctx.devices.of("lr"),
+        }),
+        (StageKind::Builtin, "train") => Box::new(train::TrainStage {
+            device: ctx.devices.of("train"),
+        }),
+        (StageKind::Builtin, "activations") => Box::new(activations::ActivationsStage {
+            device: ctx.devices.of("activations"),
+        }),
         (StageKind::Builtin, "analysis") => Box::new(analysis::AnalysisStage),
         (StageKind::Builtin, "figures") => Box::new(figures::FiguresStage),
         (StageKind::Builtin, "report") => Box::new(report::ReportStage {
