@@ -10,10 +10,11 @@
 use super::changes::escape;
 use super::timeline::{self, Bar, Outcome};
 use crate::engine::audit::AuditSummary;
-use crate::engine::manifest::Manifest;
+use crate::engine::manifest::{Adoption, Manifest};
 use crate::engine::timings::{per_stage, StageTiming};
 use crate::engine::unit::UnitRef;
 use serde_json::json;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -93,6 +94,43 @@ fn timeline_counts(bars: &[Bar]) -> String {
     )
 }
 
+/// Which of the report's inputs `repro adopt` re-keyed rather than computed under their
+/// keys, per stage with the units that vouched for them; a reader should know that their
+/// bytes were shown equal on a sample, not recomputed one by one.
+fn adoption_text<'a>(
+    inputs: impl IntoIterator<Item = (&'a UnitRef, Option<&'a Adoption>)>,
+) -> String {
+    let mut total = 0;
+    // stage -> (adopted count, vouching units)
+    let mut by_stage: BTreeMap<&str, (usize, Vec<&str>)> = BTreeMap::new();
+    for (unit, adoption) in inputs {
+        total += 1;
+        if let Some(a) = adoption {
+            let entry = by_stage.entry(unit.stage.as_str()).or_default();
+            entry.0 += 1;
+            for v in &a.verified_by {
+                if !entry.1.contains(&v.as_str()) {
+                    entry.1.push(v);
+                }
+            }
+        }
+    }
+    if by_stage.is_empty() {
+        return "none: every input was computed under its key.".into();
+    }
+    let adopted: usize = by_stage.values().map(|(n, _)| n).sum();
+    let stages: Vec<String> = by_stage
+        .iter()
+        .map(|(stage, (n, verified))| {
+            format!("{stage} {n} (vouched for by {})", verified.join(", "))
+        })
+        .collect();
+    format!(
+        "{adopted} of the {total} inputs were re-keyed by `repro adopt` after a change of code, once the units named recomputed to identical bytes: {}. `repro audit` rechecks them.",
+        stages.join("; ")
+    )
+}
+
 /// Writes the files into `dir` for a report with key `report_key` whose inputs were
 /// `inputs` (each with its manifest); `timeline` has every unit that went into it, inputs
 /// of inputs included.
@@ -157,26 +195,32 @@ pub fn write(
         escape(&counts)
     );
     let audit_line = audit_text(audit);
-    let _ = write!(md, "\nDeterminism audit: {audit_line}\n\n## Every input's key\n\n| Unit | Key | Seconds | Device | Finished |\n|---|---|---|---|---|\n");
+    let adopted_line = adoption_text(inputs.iter().map(|(r, m)| (r, m.adopted.as_ref())));
+    let _ = write!(md, "\nDeterminism audit: {audit_line}\n\nAdopted entries: {adopted_line}\n\n## Every input's key\n\n| Unit | Key | Seconds | Device | Finished | Adopted from |\n|---|---|---|---|---|---|\n");
     let _ = write!(
         html,
-        "<h2>Determinism audit</h2>\n<p>{}</p>\n<h2>Every input's key</h2>\n<table><tr><th>Unit</th><th>Key</th><th>Seconds</th><th>Device</th><th>Finished</th></tr>\n",
-        escape(&audit_line)
+        "<h2>Determinism audit</h2>\n<p>{}</p>\n<h2>Adopted entries</h2>\n<p>{}</p>\n<h2>Every input's key</h2>\n<table><tr><th>Unit</th><th>Key</th><th>Seconds</th><th>Device</th><th>Finished</th><th>Adopted from</th></tr>\n",
+        escape(&audit_line),
+        escape(&adopted_line)
     );
     for (r, m) in inputs {
+        let from = m.adopted.as_ref().map_or("-".to_string(), |a| {
+            format!("`{}`", &a.from_key[..12.min(a.from_key.len())])
+        });
         let _ = writeln!(
             md,
-            "| {r} | `{}` | {:.1} | {} | {} |",
+            "| {r} | `{}` | {:.1} | {} | {} | {from} |",
             m.key, m.duration_s, m.device, m.finished
         );
         let _ = writeln!(
             html,
-            "<tr><td>{}</td><td><code>{}</code></td><td>{:.1}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td><code>{}</code></td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(&r.to_string()),
             m.key,
             m.duration_s,
             escape(&m.device),
-            m.finished
+            m.finished,
+            escape(&from.replace('`', ""))
         );
     }
     html.push_str("</table>\n</body></html>\n");
@@ -187,7 +231,7 @@ pub fn write(
         "inputs": inputs.iter().map(|(r, m)| json!({
             "unit": r.to_string(), "key": m.key, "duration_s": m.duration_s,
             "device": m.device, "machine": m.machine, "started": m.started, "finished": m.finished,
-            "resources": m.resources,
+            "resources": m.resources, "adopted": m.adopted,
         })).collect::<Vec<_>>(),
         "timeline": timeline.iter().map(|b| json!({
             "unit": b.unit, "machine": b.machine, "start": b.start, "seconds": b.seconds,
@@ -212,5 +256,30 @@ mod tests {
         assert_eq!(human_seconds(59.4), "59 s");
         assert_eq!(human_seconds(725.0), "12 min 5 s");
         assert_eq!(human_seconds(3780.0), "1 h 3 min");
+    }
+
+    #[test]
+    fn adopted_inputs_are_counted_per_stage_with_who_vouched() {
+        let unit = |s: &str| UnitRef {
+            stage: s.split('/').next().unwrap().into(),
+            id: s.split('/').nth(1).unwrap().into(),
+        };
+        let adoption = |by: &[&str]| Adoption {
+            from_key: "ab".repeat(32),
+            verified_by: by.iter().map(|s| s.to_string()).collect(),
+            time: "2026-12-04T14:30:00Z".into(),
+        };
+        let (a, b, c) = (unit("train/n1"), unit("train/n2"), unit("analysis/n1@best"));
+        let (x, y) = (adoption(&["train/n9"]), adoption(&["train/n9", "train/n7"]));
+        assert_eq!(
+            adoption_text([(&a, Some(&x)), (&b, Some(&y)), (&c, None)]),
+            "2 of the 3 inputs were re-keyed by `repro adopt` after a change of code, once the \
+             units named recomputed to identical bytes: train 2 (vouched for by train/n9, \
+             train/n7). `repro audit` rechecks them."
+        );
+        assert_eq!(
+            adoption_text([(&c, None)]),
+            "none: every input was computed under its key."
+        );
     }
 }
