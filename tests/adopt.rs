@@ -146,3 +146,84 @@ fn an_older_entry_is_adopted_when_another_configuration_ran_the_unit_since() {
         .success()
         .stdout(contains("would run 0 unit(s)"));
 }
+
+#[test]
+fn an_audit_sample_checks_adopted_entries_no_unit_recomputed_first() {
+    // Two networks, and a command stage with one unit per network.
+    let data = TinyDataset::learnable(120, 30);
+    let p = TestProject::new("");
+    data.write_mirror(&p.path().join("mirror"));
+    let stages = p.stages_with_data();
+    for s in ["lr", "train"] {
+        std::fs::copy(
+            repo_root().join(format!("stages/{s}.toml")),
+            stages.join(format!("{s}.toml")),
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        stages.join("files.toml"),
+        r#"name = "files"
+description = "Counts a network's files"
+version = 1
+kind = "command"
+needs = ["train"]
+per_unit_of = "train"
+sources = ["files.sh"]
+command = ["sh", "files.sh", "{input:train}", "{out}"]
+outputs = ["n.txt"]
+"#,
+    )
+    .unwrap();
+    let script = p.path().join("files.sh");
+    std::fs::write(&script, "ls \"$1\" | wc -l > \"$2/n.txt\"\n").unwrap();
+    let tables = data.toml("http://127.0.0.1:9/", 30).replacen(
+        "[data]\n",
+        "[data]\nmirrors = [\"mirror\"]\n",
+        1,
+    ) + "[train]\nmax_epochs = 1\nbatch_size = 16\nlr = 0.01\nseeds = [1]\n\n\
+           [[train.sweep]]\nname = \"a\"\ndatasets = [\"tiny\"]\ndepths = [1, 2]\nwidths = [6]\n";
+    p.write_config(&tables, &stages);
+    p.repro().args(["run", "all"]).assert().success();
+    std::fs::write(
+        &script,
+        "# counts files\nls \"$1\" | wc -l > \"$2/n.txt\"\n",
+    )
+    .unwrap();
+    let adopted = p
+        .repro()
+        .args(["adopt", "files", "--sample", "1"])
+        .assert()
+        .success()
+        .stdout(contains(
+            "adopted 2 entries of `files` after 1 recomputed unit(s)",
+        ));
+    let out = String::from_utf8_lossy(&adopted.get_output().stdout).to_string();
+    let units = ["files/tiny-1x6-relu-mse-s1", "files/tiny-2x6-relu-mse-s1"];
+    // The unit adopt recomputed is named in the adopted entries' manifests.
+    let manifest = |unit: &str| -> serde_json::Value {
+        let id = unit.split('/').nth(1).unwrap();
+        let entry = p
+            .entries("files")
+            .into_iter()
+            .find(|e| {
+                let m = std::fs::read_to_string(e.join("manifest.json")).unwrap();
+                m.contains(id) && m.contains("\"adopted\"")
+            })
+            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(entry.join("manifest.json")).unwrap())
+            .unwrap()
+    };
+    let verifier = manifest(units[0])["adopted"]["verified_by"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(units.contains(&verifier.as_str()), "{out}");
+    let other = units.iter().find(|u| **u != verifier).unwrap();
+    // A sample of one audits the entry nobody recomputed, not the one adopt already did.
+    p.repro()
+        .args(["audit", "files", "--sample", "1"])
+        .assert()
+        .success()
+        .stdout(contains(format!("identical  {other}")).and(contains(verifier.as_str()).not()));
+}

@@ -41,7 +41,7 @@ pub fn audit(
     let stages = project.resolve_targets(stages)?;
     let _lock = lock(project)?;
     let plan = project.plan(&BTreeSet::new())?;
-    let units = audit::select(&plan, &stages, sample);
+    let units = audit::select(&plan, &project.cache, &stages, sample);
     let reporter = reporter_for_stderr(quiet);
     reporter.start(units.len());
     let options = RunOptions {

@@ -46,20 +46,46 @@ pub struct AuditSummary {
     pub failed: Vec<String>,
 }
 
-/// The cached units of `stages` to audit: every one, or at most `sample` per stage, picked
-/// by key order (keys are hashes, so this is an arbitrary but repeatable choice).
-pub fn select(plan: &Plan, stages: &BTreeSet<String>, sample: Option<usize>) -> Vec<usize> {
+/// The cached units of `stages` to audit: every one, or at most `sample` per stage. A
+/// sample takes first the entries `repro adopt` re-keyed without recomputing them (their
+/// bytes were vouched for by other units, never made under their own key), then the rest;
+/// each group in key order (keys are hashes, so an arbitrary but repeatable choice).
+pub fn select(
+    plan: &Plan,
+    cache: &Cache,
+    stages: &BTreeSet<String>,
+    sample: Option<usize>,
+) -> Vec<usize> {
     let mut by_stage: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, u) in plan.units.iter().enumerate() {
         if stages.contains(&u.unit.stage) && u.status == Status::Fresh {
             by_stage.entry(&u.unit.stage).or_default().push(i);
         }
     }
+    // 0: adopted and never recomputed itself; 1: everything else.
+    let unproven = |i: usize| -> u8 {
+        let u = &plan.units[i];
+        let adopted = cache
+            .read_manifest(&u.unit.stage, &u.key)
+            .ok()
+            .and_then(|m| m.adopted);
+        match adopted {
+            Some(a) if !a.verified_by.contains(&u.unit.to_string()) => 0,
+            _ => 1,
+        }
+    };
     let mut out = Vec::new();
-    for (_, mut units) in by_stage {
-        units.sort_by(|&a, &b| plan.units[a].key.cmp(&plan.units[b].key));
-        units.truncate(sample.unwrap_or(usize::MAX));
-        out.extend(units);
+    for (_, units) in by_stage {
+        let mut ranked: Vec<(u8, &str, usize)> = units
+            .into_iter()
+            .map(|i| {
+                let class = if sample.is_some() { unproven(i) } else { 1 };
+                (class, plan.units[i].key.as_str(), i)
+            })
+            .collect();
+        ranked.sort();
+        ranked.truncate(sample.unwrap_or(usize::MAX));
+        out.extend(ranked.into_iter().map(|(_, _, i)| i));
     }
     out.sort_unstable();
     out
