@@ -452,3 +452,30 @@ fn worker_processes_give_the_same_entries_as_one_process() {
         .code(1)
         .stderr(contains("count/tiny failed").and(contains("cannot count")));
 }
+
+#[test]
+fn the_engine_reaches_no_module_outside_itself_and_no_numerics() {
+    // What a workspace crate would make the compiler enforce: the engine knows units,
+    // keys, manifests and executors, nothing of MNIST, stages, libtorch or HDF5.
+    let deps = repro::codegraph::module_deps(&common::repo_root(), &["engine"]).unwrap();
+    let outside: Vec<_> = deps
+        .files
+        .iter()
+        .filter(|f| !f.starts_with("src/engine"))
+        .collect();
+    assert!(outside.is_empty(), "the engine uses {outside:?}");
+    for numeric in ["tch", "hdf5", "plotters", "ndarray", "arrow_array"] {
+        assert!(
+            !deps.extern_crates.contains(numeric),
+            "the engine uses `{numeric}`"
+        );
+    }
+    // The walk did read the engine: its core modules are there.
+    for core in [
+        "src/engine/key.rs",
+        "src/engine/cache.rs",
+        "src/engine/plan.rs",
+    ] {
+        assert!(deps.files.contains(std::path::Path::new(core)), "{core}");
+    }
+}

@@ -197,3 +197,33 @@ fn a_missing_module_is_an_error() {
     let d = tree(&[("src/lib.rs", "")]);
     assert!(module_deps(d.path(), &["stages", "nope"]).is_err());
 }
+
+#[test]
+fn files_outside_src_that_the_code_reaches_are_followed() {
+    // A module placed elsewhere with `#[path]`, and a file it embeds from outside the
+    // crate's usual folders: both are inputs (and build.rs watches every input file).
+    let d = tree(&[
+        ("src/lib.rs", "pub mod stages;"),
+        (
+            "src/stages/train.rs",
+            "#[path = \"../../shared_code/helper.rs\"]\nmod helper;\nfn f() { helper::h() }\n",
+        ),
+        (
+            "shared_code/helper.rs",
+            "pub fn h() { let _ = include_str!(\"../tables/weights.txt\"); }",
+        ),
+        ("tables/weights.txt", "1 2 3"),
+    ]);
+    let deps = module_deps(d.path(), &["stages", "train"]).unwrap();
+    assert_eq!(
+        files(&deps),
+        vec!["shared_code/helper.rs", "src/stages/train.rs"]
+    );
+    assert_eq!(
+        deps.embedded
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>(),
+        vec!["tables/weights.txt"]
+    );
+}

@@ -86,7 +86,7 @@ impl Walk {
     ) -> Option<PathBuf> {
         match path_attr {
             Some(p) => {
-                let f = parent.parent().unwrap_or(Path::new("")).join(p);
+                let f = normalise(&parent.parent().unwrap_or(Path::new("")).join(p));
                 self.crate_dir.join(&f).is_file().then_some(f)
             }
             None => self.module_file(child),

@@ -45,42 +45,38 @@ pub enum Status {
 /// counted, with the first few named.
 const INPUTS_NAMED: usize = 3;
 
-/// The reasons, `; `-separated, with added and removed inputs each folded into one count
-/// where there are more than [`INPUTS_NAMED`] of them.
+/// The reasons, `; `-separated, with added, removed and changed inputs each folded into
+/// one count where there are more than [`INPUTS_NAMED`] of them.
 fn summarise(reasons: &[Reason]) -> String {
-    let added: Vec<&str> = reasons
-        .iter()
-        .filter_map(|r| match r {
-            Reason::InputAdded { input } => Some(input.as_str()),
-            _ => None,
-        })
-        .collect();
-    let removed: Vec<&str> = reasons
-        .iter()
-        .filter_map(|r| match r {
-            Reason::InputRemoved { input } => Some(input.as_str()),
-            _ => None,
-        })
-        .collect();
-    let fold = |inputs: &[&str], what: &str| {
-        let shown = inputs[..INPUTS_NAMED].join(", ");
-        format!("{} {what} ({shown}, ...)", inputs.len())
-    };
-    let mut text = Vec::new();
-    let (mut added_done, mut removed_done) = (false, false);
-    for r in reasons {
+    // Which kind of per-input reason `r` is, and the input it names.
+    fn kind(r: &Reason) -> Option<(usize, &str)> {
         match r {
-            Reason::InputAdded { .. } if added.len() > INPUTS_NAMED => {
-                if !std::mem::replace(&mut added_done, true) {
-                    text.push(fold(&added, "new inputs"));
+            Reason::InputAdded { input } => Some((0, input)),
+            Reason::InputRemoved { input } => Some((1, input)),
+            Reason::InputChanged { input } => Some((2, input)),
+            _ => None,
+        }
+    }
+    const FOLDED: [&str; 3] = [
+        "new inputs",
+        "inputs no longer used",
+        "inputs changed their outputs",
+    ];
+    let mut inputs: [Vec<&str>; 3] = Default::default();
+    for (k, input) in reasons.iter().filter_map(kind) {
+        inputs[k].push(input);
+    }
+    let mut folded = [false; 3];
+    let mut text = Vec::new();
+    for r in reasons {
+        match kind(r) {
+            Some((k, _)) if inputs[k].len() > INPUTS_NAMED => {
+                if !std::mem::replace(&mut folded[k], true) {
+                    let shown = inputs[k][..INPUTS_NAMED].join(", ");
+                    text.push(format!("{} {} ({shown}, ...)", inputs[k].len(), FOLDED[k]));
                 }
             }
-            Reason::InputRemoved { .. } if removed.len() > INPUTS_NAMED => {
-                if !std::mem::replace(&mut removed_done, true) {
-                    text.push(fold(&removed, "inputs no longer used"));
-                }
-            }
-            r => text.push(r.to_string()),
+            _ => text.push(r.to_string()),
         }
     }
     text.join("; ")
@@ -420,6 +416,16 @@ mod tests {
             Status::Run(reasons).to_string(),
             "code of the stage changed; 5 inputs no longer used (analysis/n0, analysis/n1, \
              analysis/n2, ...); new input train/x"
+        );
+        // Changed inputs fold the same way.
+        let changed: Vec<Reason> = (0..4)
+            .map(|n| Reason::InputChanged {
+                input: format!("train/n{n}"),
+            })
+            .collect();
+        assert_eq!(
+            Status::Run(changed).to_string(),
+            "4 inputs changed their outputs (train/n0, train/n1, train/n2, ...)"
         );
         // Three or fewer are each named.
         let few: Vec<Reason> = (0..3).map(removed).collect();
