@@ -1,6 +1,6 @@
 //! A project: `pipeline.toml`, its stage declarations and its cache, ready to plan.
 
-use crate::config::{load_stage_dir, ConfigError, PipelineConfig, StageKind};
+use crate::config::{load_stage_dir, ConfigError, PipelineConfig, StageDecl, StageKind};
 use crate::engine::hash::{sha256_hex, to_hex};
 use crate::engine::plan::PlanError;
 use crate::engine::{Cache, Plan, StageMeta, StageNode, UnitRef};
@@ -57,6 +57,7 @@ impl Project {
         let decls = load_stage_dir(&config.stages_dir, stages::BUILTIN)?;
         let read: BTreeSet<String> = decls.iter().flat_map(|d| d.reads.iter().cloned()).collect();
         config.check_known_tables(&read)?;
+        check_slurm_stages(&config, &decls)?;
         let ctx = StageContext {
             base_dir: base_dir.clone(),
             data_mirrors: options.data_mirrors.clone(),
@@ -242,4 +243,28 @@ fn fingerprint_sources(
         h.update(sha256_hex(&content).as_bytes());
     }
     Ok(to_hex(&h.finalize()))
+}
+
+/// `[executor.slurm.stages.NAME]` must name a declared stage (a typo would send that
+/// stage's units to the default nodes without a word), and every device set there or at
+/// the top level must be one; checked before anything runs, whatever the executor.
+fn check_slurm_stages(config: &PipelineConfig, decls: &[StageDecl]) -> Result<(), ConfigError> {
+    let slurm = &config.executor.slurm;
+    for name in slurm.stages.keys() {
+        let key = format!("executor.slurm.stages.{name}");
+        if !decls.iter().any(|d| &d.name == name) {
+            let known: Vec<&str> = decls.iter().map(|d| d.name.as_str()).collect();
+            return Err(config.invalid_at(
+                &key,
+                format!("no stage is named `{name}` (stages: {})", known.join(", ")),
+            ));
+        }
+        slurm
+            .node_device(Some(name))
+            .map_err(|e| config.invalid_at(&format!("{key}.device"), e))?;
+    }
+    slurm
+        .node_device(None)
+        .map_err(|e| config.invalid_at("executor.slurm.device", e))?;
+    Ok(())
 }

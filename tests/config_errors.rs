@@ -260,3 +260,21 @@ fn a_long_non_ascii_parameter_change_is_shown_whole_characters() {
             "ü".repeat(56)
         )));
 }
+
+#[test]
+fn a_slurm_table_for_no_stage_or_a_device_that_is_none_is_named() {
+    // A typo in a stage's Slurm table would otherwise send training to CPU nodes silently.
+    let e = rejected("[executor.slurm.stages.trian]\ngres = \"gpu:1\"\n");
+    assert!(
+        e.contains("pipeline.toml:4: key `executor.slurm.stages.trian`")
+            && e.contains("no stage is named `trian`")
+            && e.contains("train"),
+        "{e}"
+    );
+    let e = rejected("[executor.slurm.stages.train]\ndevice = \"tpu\"\n");
+    assert!(
+        e.contains("key `executor.slurm.stages.train.device`")
+            && e.contains("`tpu` is not a device"),
+        "{e}"
+    );
+}
