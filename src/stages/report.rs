@@ -17,7 +17,6 @@ use crate::engine::unit::UnitRef;
 use crate::results::data_entry::mean_class_sizes;
 use crate::results::{load_fractions, load_metrics};
 use crate::review::results;
-use crate::stages::figures::FIGURES;
 use base64::Engine as _;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -30,6 +29,7 @@ const TEMPLATES: [&str; 2] = ["report.html.tera", "report.md.tera"];
 mod claims_figure;
 mod lr_figure;
 mod results_folder;
+mod sections;
 mod training;
 mod variants;
 
@@ -156,44 +156,7 @@ impl StageImpl for ReportStage {
         std::fs::create_dir_all(&figures_dir)?;
 
         // Figures, in the paper's order, with their texts and findings.
-        let mut figures = Vec::new();
-        for id in FIGURES {
-            let Some((_, dir)) = by_stage("figures").into_iter().find(|(r, _)| r.id == id) else {
-                continue;
-            };
-            let meta: Value =
-                serde_json::from_str(&std::fs::read_to_string(dir.join("figure.json"))?)?;
-            let png = std::fs::read(dir.join(format!("{id}.png")))?;
-            std::fs::write(figures_dir.join(format!("{id}.png")), &png)?;
-            let svg = std::fs::read_to_string(dir.join(format!("{id}.svg")))?;
-            std::fs::write(figures_dir.join(format!("{id}.svg")), &svg)?;
-            for ext in ["csv", "layout.json"] {
-                std::fs::copy(
-                    dir.join(format!("{id}.{ext}")),
-                    figures_dir.join(format!("{id}.{ext}")),
-                )?;
-            }
-            // The PNG has more pixels than the figure has CSS pixels; show it at the
-            // figure's size.
-            let layout: Value = serde_json::from_str(&std::fs::read_to_string(
-                dir.join(format!("{id}.layout.json")),
-            )?)?;
-            figures.push(json!({
-                "id": id,
-                "title": meta["title"],
-                "caption": meta["caption"],
-                "claim": meta["claim"],
-                "findings": meta["findings"],
-                "missing": meta["missing"],
-                "png": format!("figures/{id}.png"),
-                "width": layout["width"],
-                "svg": format!("figures/{id}.svg"),
-                "csv": format!("figures/{id}.csv"),
-                // Inline in the HTML: text stays text (crisp, searchable).
-                "svg_inline": svg.trim_start_matches(|c| c != '<').to_string(),
-                "data_uri": format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(&png)),
-            }));
-        }
+        let figures = sections::copy_figures(&by_stage("figures"), &figures_dir)?;
 
         // Claims, from the analysis tables (and the activation fractions of the best and
         // initial snapshots, for selectivity), each with its robustness.
@@ -215,24 +178,8 @@ impl StageImpl for ReportStage {
         let mut data = ClaimData::new(&rows, &fractions, datasets_run, class_size);
         // Every trained network's summary, read once: the claims, the training table and
         // the methods use it.
-        let mut per_unit = Vec::new();
-        for (r, dir) in by_stage("train") {
-            let n: Value =
-                serde_json::from_str(&std::fs::read_to_string(dir.join("network.json"))?)?;
-            per_unit.push((r.id.clone(), n));
-        }
-        // Which networks reached the epoch cap unconverged: comparisons between training
-        // set-ups (Sec. 6) must say when one side did not converge.
-        for (_, n) in &per_unit {
-            if n["stopped_by_rule"] == false {
-                let p: crate::model::settings::NetworkParams =
-                    serde_json::from_value(n["params"].clone())?;
-                data.capped
-                    .entry(crate::results::NetKey::of(&p))
-                    .or_default()
-                    .push(p.settings.seed as i64);
-            }
-        }
+        let per_unit = sections::trained_networks(&by_stage("train"))?;
+        sections::mark_capped(&mut data, &per_unit)?;
         let mut claims = check_all(&data, &thresholds);
         // The protocol variant without early stopping, where the final snapshots were
         // analysed ([activations] final_snapshot).
@@ -307,54 +254,14 @@ impl StageImpl for ReportStage {
             "grid": crate::claims::robustness::GRID,
         });
         // Training settings, seeds, data digests and per-stage provenance.
-        let mut networks = Vec::new();
-        let mut trained = Vec::new();
-        for (unit, n) in &per_unit {
-            trained.push(json!({
-                "unit": unit,
-                "stop_epoch": n["stop_epoch"],
-                "stop_reason": n["stop_reason"],
-                "unstable_epochs": n["unstable_epochs"].as_array().map_or(0, |a| a.len()),
-                "best_epoch": n["best_epoch"],
-                "epochs_run": n["epochs_run"],
-                "test_acc": n["test_acc"].as_f64().map(|a| format!("{:.2}%", 100.0 * a)),
-            }));
-            networks.push(n.clone());
-        }
+        let training = sections::training_summary(&per_unit);
         std::fs::write(
             job.out_dir.join(results::DIR).join(results::TRAINING),
             results::training_csv(&per_unit),
         )?;
-        let count = |f: &dyn Fn(&Value) -> bool| networks.iter().filter(|n| f(n)).count();
-        let stops = json!({
-            "by_rule": count(&|n| n["stopped_by_rule"] == true),
-            "capped": count(&|n| n["stopped_by_rule"] == false),
-            "unstable": count(&|n| n["unstable_epochs"].as_array().is_some_and(|a| !a.is_empty())),
-        });
-        let settings = training_settings(&networks);
-        let mut datasets = Vec::new();
-        for (r, dir) in by_stage("data") {
-            let d: Value =
-                serde_json::from_str(&std::fs::read_to_string(dir.join("dataset.json"))?)?;
-            datasets.push(
-                json!({ "name": r.id, "splits": d["splits"], "digests": sorted_pairs(&d["payload_sha256"]) }),
-            );
-        }
+        let datasets = sections::datasets(&by_stage("data"))?;
         // The learning rates the lr stage chose, with every rate it tried.
-        let mut selections = Vec::new();
-        let mut lr_entries = Vec::new();
-        for (r, dir) in by_stage("lr") {
-            let s: Value = serde_json::from_str(&std::fs::read_to_string(
-                dir.join(crate::results::lr_entry::SELECTION),
-            )?)?;
-            selections.push(json!({
-                "configuration": r.id,
-                "edge": training::grid_edge(&s),
-                "selection": s,
-            }));
-            lr_entries.push((r.id.clone(), dir.as_path(), s));
-        }
-        let lr_figure = lr_figure::write(&figures_dir, &lr_entries)?;
+        let (selections, lr_figure) = sections::lr_selections(&by_stage("lr"), &figures_dir)?;
         let context = json!({
             "title": "DNNs as Layers of Cooperating Classifiers: a reproduction",
             "profile": self.profile.clone().unwrap_or_else(|| "paper (default)".into()),
@@ -372,10 +279,10 @@ impl StageImpl for ReportStage {
             "unmeasured": UNMEASURED,
             "reproduced": claims.iter().filter(|c| c.verdict == Verdict::Reproduced).count(),
             "measured": claims.iter().filter(|c| c.verdict != Verdict::NotMeasured).count(),
-            "settings": settings,
-            "networks": networks.len(),
-            "trained": trained,
-            "stops": stops,
+            "settings": training.settings,
+            "networks": training.networks,
+            "trained": training.trained,
+            "stops": training.stops,
             "lr_selections": selections,
             "lr_figure": lr_figure,
             "partial": partial_run,
@@ -385,20 +292,7 @@ impl StageImpl for ReportStage {
             "config": std::fs::read_to_string(&self.config_file).unwrap_or_default(),
             "report_key": job.key,
         });
-        let mut tera = tera::Tera::new();
-        for (name, file) in [("report.html", TEMPLATES[0]), ("report.md", TEMPLATES[1])] {
-            let path = self.templates.join(file);
-            let text = std::fs::read_to_string(&path)?;
-            tera.add_raw_template(name, &text)
-                .map_err(|e| format!("{}: {e}", path.display()))?;
-        }
-        let ctx = tera::Context::from_serialize(&context)?;
-        for (name, out) in [("report.html", HTML), ("report.md", MARKDOWN)] {
-            let text = tera
-                .render(name, &ctx)
-                .map_err(|e| format!("rendering {name}: {e:?}"))?;
-            std::fs::write(job.out_dir.join(out), text)?;
-        }
+        sections::render(&self.templates, &context, job.out_dir)?;
         Ok(UnitOutcome {
             device: "cpu".into(),
             info: json!({ "figures": figures.len(), "claims": claims.len() }),
