@@ -101,8 +101,7 @@ fn main() {
         println!("cargo:rustc-link-arg=-Wl,-rpath,{dir}/lib");
     }
     println!("cargo:rustc-env=REPRO_LIBTORCH_VERSION={}", libtorch);
-    let entries = toolchain.common.iter().map(|(n, v)| (n, v));
-    for (name, value) in entries.chain(toolchain.native.iter().map(|(_, n, v)| (n, v))) {
+    for (name, value) in toolchain.entries() {
         let var = codegraph::Toolchain::env_var(name);
         println!("cargo:rustc-env={var}={value}");
     }

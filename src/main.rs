@@ -218,9 +218,6 @@ fn devices_for(
         if choice == "cuda" && (slurm || assumed || !checked) {
             return Ok(tch::Device::Cuda(0));
         }
-        if !checked && choice == "cpu" {
-            return Ok(tch::Device::Cpu);
-        }
         repro::model::pick_device(choice).map_err(|e| anyhow!(e))
     };
     let mut given = Vec::new();

@@ -71,14 +71,16 @@ pub struct Toolchain {
 }
 
 impl Toolchain {
+    /// Every entry, common ones first, as (name, value).
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
+        let common = self.common.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+        let native = self.native.iter().map(|(_, n, v)| (n.as_str(), v.as_str()));
+        common.chain(native)
+    }
+
     /// The value of entry `name`, e.g. `(rustc)` or `(libhdf5)`.
     pub fn value(&self, name: &str) -> Option<&str> {
-        let common = self.common.iter().map(|(n, v)| (n, v));
-        let native = self.native.iter().map(|(_, n, v)| (n, v));
-        common
-            .chain(native)
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_str())
+        self.entries().find(|(n, _)| *n == name).map(|(_, v)| v)
     }
 
     /// The build-time variable an entry reaches the crate in: `(build profile)` ->
@@ -90,12 +92,9 @@ impl Toolchain {
 
     /// The value behind build-time variable `var`, if it is one of the entries'.
     pub fn env_value(&self, var: &str) -> Option<&str> {
-        let common = self.common.iter().map(|(n, v)| (n, v));
-        let native = self.native.iter().map(|(_, n, v)| (n, v));
-        common
-            .chain(native)
+        self.entries()
             .find(|(n, _)| Self::env_var(n) == var)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v)
     }
 }
 

@@ -55,9 +55,10 @@ pub fn candidates(plan: &Plan, cache: &Cache, stage: &str) -> (Vec<Candidate>, V
             ));
             continue;
         }
-        let last = cache
-            .last_key(&u.unit)
-            .and_then(|k| cache.read_manifest(stage, &k).ok());
+        let last_key = cache.last_key(&u.unit);
+        let last = last_key
+            .as_ref()
+            .and_then(|k| cache.read_manifest(stage, k).ok());
         let chosen = match last {
             Some(m) if code_alone_differs(&m.ingredients, &u.ingredients) => Some(m),
             _ => earlier
@@ -71,7 +72,7 @@ pub fn candidates(plan: &Plan, cache: &Cache, stage: &str) -> (Vec<Candidate>, V
         };
         match chosen {
             Some(old) => out.push(Candidate { index: i, old }),
-            None if cache.last_key(&u.unit).is_none() => refused.push(why("no earlier entry")),
+            None if last_key.is_none() => refused.push(why("no earlier entry")),
             None => refused.push(why(
                 "its parameters, version or inputs changed, not only the code",
             )),

@@ -204,13 +204,19 @@ pub fn write(
         escape(&adopted_line)
     );
     for (r, m) in inputs {
-        let from = m.adopted.as_ref().map_or("-".to_string(), |a| {
-            format!("`{}`", &a.from_key[..12.min(a.from_key.len())])
-        });
+        // The old key's first 12 characters, as keys are shortened elsewhere.
+        let from = m
+            .adopted
+            .as_ref()
+            .map(|a| &a.from_key[..12.min(a.from_key.len())]);
         let _ = writeln!(
             md,
-            "| {r} | `{}` | {:.1} | {} | {} | {from} |",
-            m.key, m.duration_s, m.device, m.finished
+            "| {r} | `{}` | {:.1} | {} | {} | {} |",
+            m.key,
+            m.duration_s,
+            m.device,
+            m.finished,
+            from.map_or("-".to_string(), |k| format!("`{k}`"))
         );
         let _ = writeln!(
             html,
@@ -220,7 +226,7 @@ pub fn write(
             m.duration_s,
             escape(&m.device),
             m.finished,
-            escape(&from.replace('`', ""))
+            from.unwrap_or("-")
         );
     }
     html.push_str("</table>\n</body></html>\n");

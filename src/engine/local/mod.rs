@@ -14,12 +14,12 @@ use super::stage::UnitProgress;
 use super::unit::UnitRef;
 use super::unit_log::{Tee, UnitLog};
 use super::worker::run_in_worker;
-
-mod schedule;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
+
+mod schedule;
 
 /// Runs up to `jobs` units at a time, each as soon as its inputs are done: on threads of
 /// this process, or (with `workers`) each in its own `repro run-unit` process, so that
