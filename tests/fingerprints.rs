@@ -329,6 +329,22 @@ fn dependency_declarations_and_profiles_enter_every_key_but_test_only_ones_do_no
         changed_by_cargo_toml("[profile.release]\n", "[profile.release]\nlto = true\n"),
         all
     );
+    // Debug information is kept beside the code and cannot change a computed byte;
+    // debug assertions are checks in the code.
+    assert_eq!(
+        changed_by_cargo_toml(
+            "[profile.release]\ndebug = \"line-tables-only\"\n",
+            "[profile.release]\ndebug = true\nstrip = \"symbols\"\n"
+        ),
+        BTreeSet::new()
+    );
+    assert_eq!(
+        changed_by_cargo_toml(
+            "[profile.release]\n",
+            "[profile.release]\ndebug-assertions = true\n"
+        ),
+        all
+    );
     assert_eq!(
         changed_by_cargo_toml(
             "[dev-dependencies]\n",

@@ -170,10 +170,18 @@ pub fn stage_fingerprint(
 /// the `[profile…]` tables). Dependencies count whole, not only those of the crates a stage
 /// uses, because Cargo unifies features: a crate added for another purpose can turn on a
 /// feature of a crate the stage does use. Development and build dependencies are left out:
-/// they build only the tests and the build script.
+/// they build only the tests and the build script. Profile settings that change only what
+/// is kept beside the machine code ([`DEBUG_ONLY_SETTINGS`]) are left out: they cannot
+/// change a computed byte, and a key must not change with them.
 pub fn cargo_sections(cargo_toml: &str) -> (String, String) {
+    #[derive(PartialEq)]
+    enum Table {
+        Dependencies,
+        Profile,
+        Other,
+    }
     let (mut dependencies, mut profiles) = (String::new(), String::new());
-    let mut into: Option<&mut String> = None;
+    let mut table = Table::Other;
     for line in cargo_toml.lines() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -187,21 +195,34 @@ pub fn cargo_sections(cargo_toml: &str) -> (String, String) {
                 || (header.starts_with("target.")
                     && (header.ends_with(".dependencies") || header.contains(".dependencies."))))
                 && !header.contains("dev-dependencies");
-            into = if is_dependencies {
-                Some(&mut dependencies)
+            table = if is_dependencies {
+                Table::Dependencies
             } else if header.starts_with("profile") {
-                Some(&mut profiles)
+                Table::Profile
             } else {
-                None
+                Table::Other
             };
+        } else if table == Table::Profile {
+            let setting = line.split('=').next().unwrap_or_default().trim();
+            if DEBUG_ONLY_SETTINGS.contains(&setting) {
+                continue;
+            }
         }
-        if let Some(out) = into.as_deref_mut() {
-            out.push_str(line);
-            out.push('\n');
-        }
+        let out = match table {
+            Table::Dependencies => &mut dependencies,
+            Table::Profile => &mut profiles,
+            Table::Other => continue,
+        };
+        out.push_str(line);
+        out.push('\n');
     }
     (dependencies, profiles)
 }
+
+/// Profile settings that decide only the debug information, symbols and incremental state
+/// kept with a build, never the code it runs. (`debug-assertions` is not among them: it
+/// turns checks in the code on and off.)
+pub const DEBUG_ONLY_SETTINGS: &[&str] = &["debug", "split-debuginfo", "strip", "incremental"];
 
 /// A file, or every file under a folder, relative to `base`.
 fn expand(base: &Path, rel: &Path, out: &mut BTreeSet<PathBuf>) -> Result<(), DepsError> {
