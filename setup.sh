@@ -28,6 +28,16 @@ CUDA_RUNTIME="nvidia-cuda-runtime==13.0.96.*"
 CUDA_CUPTI="nvidia-cuda-cupti==13.0.85.*"
 say() { printf 'setup: %s\n' "$*" >&2; }
 
+# --- disk ------------------------------------------------------------------------------
+# Measured here: the release build's target/ is about 5 GB, the test build's about 3 GB,
+# and the paper's cache peaks near 2 GB. A disk that fills during linking shows up as a
+# linker "Bus error", far from its cause, so say it now.
+free_gb=$(df -Pk . | awk 'NR == 2 { printf "%d", $4 / 1048576 }')
+if [ "${free_gb:-0}" -lt 12 ]; then
+  say "warning: ${free_gb} GB free on the disk holding $(pwd); the builds and a paper run need"
+  say "about 10 GB (release target/ 5 GB, test target/ 3 GB, cache 2 GB)"
+fi
+
 # --- system packages -------------------------------------------------------------------
 # libhdf5-dev, pkg-config: the build links HDF5.
 # chromium: the test suite opens the HTML report in headless Chromium.
