@@ -33,12 +33,7 @@ outputs = ["count.txt"]
         "python3 -c \"import json,sys; d=json.load(open(sys.argv[1]+'/dataset.json')); open(sys.argv[2]+'/count.txt','w').write(str(d['splits']['train']['samples']))\" \"$1\" \"$2\"\n",
     )
     .unwrap();
-    data.write_mirror(&p.path().join("mirror"));
-    let tables = data.toml("http://127.0.0.1:9/", 2).replacen(
-        "[data]\n",
-        "[data]\nmirrors = [\"mirror\"]\n",
-        1,
-    );
+    let tables = data.mirror_in(p.path(), 2);
     p.write_config(&tables, &stages);
     p
 }
@@ -152,7 +147,6 @@ fn an_audit_sample_checks_adopted_entries_no_unit_recomputed_first() {
     // Two networks, and a command stage with one unit per network.
     let data = TinyDataset::learnable(120, 30);
     let p = TestProject::new("");
-    data.write_mirror(&p.path().join("mirror"));
     let stages = p.stages_with_data();
     for s in ["lr", "train"] {
         std::fs::copy(
@@ -177,11 +171,8 @@ outputs = ["n.txt"]
     .unwrap();
     let script = p.path().join("files.sh");
     std::fs::write(&script, "ls \"$1\" | wc -l > \"$2/n.txt\"\n").unwrap();
-    let tables = data.toml("http://127.0.0.1:9/", 30).replacen(
-        "[data]\n",
-        "[data]\nmirrors = [\"mirror\"]\n",
-        1,
-    ) + "[train]\nmax_epochs = 1\nbatch_size = 16\nlr = 0.01\nseeds = [1]\n\n\
+    let tables = data.mirror_in(p.path(), 30)
+        + "[train]\nmax_epochs = 1\nbatch_size = 16\nlr = 0.01\nseeds = [1]\n\n\
            [[train.sweep]]\nname = \"a\"\ndatasets = [\"tiny\"]\ndepths = [1, 2]\nwidths = [6]\n";
     p.write_config(&tables, &stages);
     p.repro().args(["run", "all"]).assert().success();

@@ -62,12 +62,7 @@ fn project() -> TestProject {
         "date +%s%N > \"$REPRO_OUT/when.txt\"",
         &["when.txt"],
     );
-    data.write_mirror(&p.path().join("mirror"));
-    let tables = data.toml("http://127.0.0.1:9/", 2).replacen(
-        "[data]\n",
-        "[data]\nmirrors = [\"mirror\"]\n",
-        1,
-    );
+    let tables = data.mirror_in(p.path(), 2);
     p.write_config(&tables, &stages);
     p
 }

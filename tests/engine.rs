@@ -52,12 +52,7 @@ fn project_with_pipeline(factor: u32, val_size: usize) -> TestProject {
     let data = TinyDataset::new(10, 4);
     let p = TestProject::new("");
     let stages = stages_dir(&p);
-    data.write_mirror(&p.path().join("mirror"));
-    let tables = data.toml("http://127.0.0.1:9/", val_size).replacen(
-        "[data]\n",
-        "[data]\nmirrors = [\"mirror\"]\n",
-        1,
-    ) + &format!("\n[count]\nfactor = {factor}\n");
+    let tables = data.mirror_in(p.path(), val_size) + &format!("\n[count]\nfactor = {factor}\n");
     p.write_config(&tables, &stages);
     p
 }

@@ -91,7 +91,11 @@ fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
 }
 
 fn files(deps: &CodeDeps) -> Vec<String> {
-    deps.files.iter().map(|p| p.display().to_string()).collect()
+    shown(&deps.files)
+}
+
+fn shown(paths: &BTreeSet<PathBuf>) -> Vec<String> {
+    paths.iter().map(|p| p.display().to_string()).collect()
 }
 
 #[test]
@@ -148,13 +152,7 @@ fn follows_uses_reexports_and_children_but_not_tests_or_strings() {
             "src/stages/train.rs",
         ]
     );
-    assert_eq!(
-        deps.embedded
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>(),
-        vec!["assets/f.bin"]
-    );
+    assert_eq!(shown(&deps.embedded), vec!["assets/f.bin"]);
     assert!(deps.extern_crates.contains("tch"));
 }
 
@@ -219,11 +217,5 @@ fn files_outside_src_that_the_code_reaches_are_followed() {
         files(&deps),
         vec!["shared_code/helper.rs", "src/stages/train.rs"]
     );
-    assert_eq!(
-        deps.embedded
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>(),
-        vec!["tables/weights.txt"]
-    );
+    assert_eq!(shown(&deps.embedded), vec!["tables/weights.txt"]);
 }

@@ -104,6 +104,17 @@ impl TinyDataset {
         s
     }
 
+    /// Writes this dataset as the mirror folder `mirror/` of the project at `project` and
+    /// returns the `[data]` tables that read it from there (the URL reaches nothing).
+    pub fn mirror_in(&self, project: &Path, val_size: usize) -> String {
+        self.write_mirror(&project.join("mirror"));
+        self.toml("http://127.0.0.1:9/", val_size).replacen(
+            "[data]\n",
+            "[data]\nmirrors = [\"mirror\"]\n",
+            1,
+        )
+    }
+
     /// Writes the gzipped files as a mirror folder `<dir>/tiny/<file>.gz`.
     pub fn write_mirror(&self, dir: &Path) {
         std::fs::create_dir_all(dir.join("tiny")).unwrap();
@@ -302,12 +313,7 @@ impl TestProject {
 pub fn tiny_training_project(n_train: usize, n_test: usize, tables: &str) -> TestProject {
     let data = TinyDataset::learnable(n_train, n_test);
     let p = TestProject::new("");
-    data.write_mirror(&p.path().join("mirror"));
-    let all = data.toml("http://127.0.0.1:9/", 30).replacen(
-        "[data]\n",
-        "[data]\nmirrors = [\"mirror\"]\n",
-        1,
-    ) + tables;
+    let all = data.mirror_in(p.path(), 30) + tables;
     p.write_config(&all, &repo_root().join("stages"));
     p
 }
